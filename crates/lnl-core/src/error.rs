@@ -31,7 +31,7 @@ pub enum Param {
 
 impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Param::X => "x",
             Param::Gamma => "gamma",
             Param::Beta => "beta",

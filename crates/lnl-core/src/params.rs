@@ -1,5 +1,5 @@
 use crate::validate::{check_eps, check_len, checked_elems};
-use crate::{Param, Result};
+use crate::{Error, Param, Result};
 
 /// PyTorch's default `eps` for `nn.LayerNorm`.
 pub const DEFAULT_EPS: f32 = 1e-5;
@@ -33,6 +33,14 @@ impl LayerParams {
         bias: Option<Vec<f32>>,
         eps: f32,
     ) -> Result<Self> {
+        if hidden == 0 {
+            return Err(Error::ZeroSize {
+                param: Param::Hidden,
+            });
+        }
+        if out == 0 {
+            return Err(Error::ZeroSize { param: Param::Out });
+        }
         let w_elems = checked_elems(Param::Weight, out, hidden)?;
         check_len(Param::Weight, w_elems, weight.len())?;
         check_len(Param::Gamma, hidden, gamma.len())?;

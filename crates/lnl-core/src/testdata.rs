@@ -1,7 +1,7 @@
 //! Deterministic pseudo-random data for the demonstration, tests and benchmarks
 //! (SplitMix64 + Box-Muller: no dependency, same numbers on every machine).
 
-use crate::LayerParams;
+use crate::{LayerParams, Result};
 
 /// A small, fast, seedable generator (SplitMix64).
 #[derive(Debug, Clone)]
@@ -40,7 +40,21 @@ pub fn normal_vec(n: usize, seed: u64) -> Vec<f32> {
 
 /// Random layer parameters as an initialised `nn.Linear` + `nn.LayerNorm` would roughly have:
 /// W ~ N(0, 1/H), gamma ~ 1 + N(0, 0.1), beta ~ N(0, 0.1), b ~ N(0, 0.1).
+///
+/// Panics on sizes or `eps` that [`LayerParams::new`] refuses: a test helper. See
+/// [`try_random_params`] for user-supplied sizes.
 pub fn random_params(hidden: usize, out: usize, eps: f32, seed: u64) -> LayerParams {
+    try_random_params(hidden, out, eps, seed).expect("random_params: invalid sizes or eps")
+}
+
+/// [`random_params`], returning the validation error instead of panicking.
+pub fn try_random_params(hidden: usize, out: usize, eps: f32, seed: u64) -> Result<LayerParams> {
+    crate::validate::check_eps(eps)?;
+    if hidden == 0 || out == 0 {
+        // Let LayerParams::new name the zero size.
+        return LayerParams::new(hidden, out, vec![], vec![], vec![], None, eps);
+    }
+    crate::validate::checked_elems(crate::Param::Weight, out, hidden)?;
     let mut rng = SplitMix64::new(seed);
     let scale = 1.0 / (hidden.max(1) as f64).sqrt();
     let weight = (0..out * hidden)
@@ -52,5 +66,4 @@ pub fn random_params(hidden: usize, out: usize, eps: f32, seed: u64) -> LayerPar
     let beta = (0..hidden).map(|_| (0.1 * rng.normal()) as f32).collect();
     let bias = Some((0..out).map(|_| (0.1 * rng.normal()) as f32).collect());
     LayerParams::new(hidden, out, weight, gamma, beta, bias, eps)
-        .expect("random_params: sizes are consistent by construction")
 }
