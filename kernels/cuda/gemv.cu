@@ -1,0 +1,160 @@
+// The few-rows path (decode, tiny shapes): memory-bound on W, so W is streamed once with 16-byte
+// loads while the rows of x sit in shared memory.
+//
+// A block stages R rows of x into shared memory; each warp then owns GEMV_OPW consecutive
+// outputs at a time and walks H with all 32 lanes (GEMV_UNROLL 16-byte W loads per output in
+// flight per lane), keeping R x GEMV_OPW accumulators, reduced across the warp at the end.
+// Blocks are persistent over outputs so x is staged once per block, not once per output tile.
+//
+// NORM = false (unfused): the staged rows are xhat, written by lnl_layernorm.
+// NORM = true (fused, one launch): the staged rows are x; each row's statistics are computed
+// from shared memory (one warp per row, warp_row_stats) and the rows are normalised in place,
+// so xhat exists only in shared memory. More than R rows are taken R at a time.
+
+#define GEMV_OPW 2
+#define GEMV_UNROLL 4
+
+__device__ __forceinline__ float dot4(float4 w, float4 x, float acc) {
+    return fmaf(w.w, x.w, fmaf(w.z, x.z, fmaf(w.y, x.y, fmaf(w.x, x.x, acc))));
+}
+
+template <int R, bool NORM>
+__device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const float* __restrict__ gamma,
+                                          const float* __restrict__ beta, const float* __restrict__ W,
+                                          const float* __restrict__ bias, float* __restrict__ y,
+                                          u32 rows, u32 H, u32 O, float eps) {
+    extern __shared__ __align__(16) float xs[];  // R * H floats
+    __shared__ float s_mean[R], s_rstd[R];
+    const u32 tid = threadIdx.x, lane = tid & 31u, warp = tid / 32, nwarps = blockDim.x / 32;
+    const bool vec = (H & 3u) == 0;  // rows of x, xs, W and gamma/beta are then 16-byte aligned
+    const size_t first_o = ((size_t)blockIdx.x * nwarps + warp) * GEMV_OPW;
+    const size_t o_stride = (size_t)gridDim.x * nwarps * GEMV_OPW;
+
+    // Ask L2 for the start of this warp's first W rows now, so HBM streams while x is staged.
+    for (int j = 0; j < GEMV_OPW; ++j) {
+        if (first_o + j >= O) break;
+        const char* p = reinterpret_cast<const char*>(W + (first_o + j) * H);
+        const size_t bytes = min((size_t)H * 4, (size_t)8192);
+        for (size_t off = (size_t)lane * 128; off < bytes; off += 32 * 128)
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+    }
+
+    for (u32 r0 = 0; r0 < rows; r0 += R) {
+        const u32 nr = min((u32)R, rows - r0);
+        const float* xg = x + (size_t)r0 * H;
+        // Stage: rows [r0, r0 + nr) of x (or xhat), zeros for the unused rows of the group.
+        if (vec) {
+            const u32 n4 = R * H / 4, valid4 = nr * H / 4;
+            float4* xs4 = reinterpret_cast<float4*>(xs);
+            for (u32 i = tid; i < n4; i += blockDim.x)
+                xs4[i] = i < valid4 ? ldg4(xg + 4 * (size_t)i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        } else {
+            for (u32 i = tid; i < R * H; i += blockDim.x) xs[i] = i < nr * H ? xg[i] : 0.0f;
+        }
+        __syncthreads();
+        if (NORM) {
+            for (u32 r = warp; r < nr; r += nwarps) {
+                const RowStats st = warp_row_stats(xs + (size_t)r * H, H, eps);
+                if (lane == 0) {
+                    s_mean[r] = st.mean;
+                    s_rstd[r] = st.rstd;
+                }
+            }
+            __syncthreads();
+            if (vec) {
+                const u32 h4n = H / 4;
+                float4* xs4 = reinterpret_cast<float4*>(xs);
+                for (u32 i = tid; i < nr * h4n; i += blockDim.x) {
+                    const u32 r = i / h4n, h = 4 * (i % h4n);
+                    xs4[i] = ln_apply4(xs4[i], s_mean[r], s_rstd[r], ldg4(gamma + h), ldg4(beta + h));
+                }
+            } else {
+                for (u32 i = tid; i < nr * H; i += blockDim.x) {
+                    const u32 r = i / H, h = i % H;
+                    xs[i] = ln_apply(xs[i], s_mean[r], s_rstd[r], gamma[h], beta[h]);
+                }
+            }
+            __syncthreads();
+        }
+
+        for (size_t o0 = first_o; o0 < O; o0 += o_stride) {
+            float acc[GEMV_OPW][R];
+#pragma unroll
+            for (int j = 0; j < GEMV_OPW; ++j)
+#pragma unroll
+                for (int r = 0; r < R; ++r) acc[j][r] = 0.0f;
+            const float* wr[GEMV_OPW];
+            bool wok[GEMV_OPW];
+#pragma unroll
+            for (int j = 0; j < GEMV_OPW; ++j) {
+                wok[j] = o0 + j < O;
+                wr[j] = W + (wok[j] ? o0 + j : o0) * H;
+            }
+            if (vec) {
+                const u32 n4 = H / 4;
+                const float4* xs4 = reinterpret_cast<const float4*>(xs);
+                u32 h4 = lane;
+                for (; h4 + 32 * (GEMV_UNROLL - 1) < n4; h4 += 32 * GEMV_UNROLL) {
+                    float4 w[GEMV_UNROLL][GEMV_OPW];
+#pragma unroll
+                    for (int u = 0; u < GEMV_UNROLL; ++u)
+#pragma unroll
+                        for (int j = 0; j < GEMV_OPW; ++j)
+                            w[u][j] = wok[j] ? __ldcs(reinterpret_cast<const float4*>(wr[j]) + h4 + 32 * u)
+                                             : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+                    for (int u = 0; u < GEMV_UNROLL; ++u)
+#pragma unroll
+                        for (int r = 0; r < R; ++r) {
+                            const float4 xv = xs4[r * n4 + h4 + 32 * u];
+#pragma unroll
+                            for (int j = 0; j < GEMV_OPW; ++j) acc[j][r] = dot4(w[u][j], xv, acc[j][r]);
+                        }
+                }
+                for (; h4 < n4; h4 += 32) {
+#pragma unroll
+                    for (int j = 0; j < GEMV_OPW; ++j) {
+                        const float4 wv = wok[j] ? __ldcs(reinterpret_cast<const float4*>(wr[j]) + h4)
+                                                 : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+                        for (int r = 0; r < R; ++r) acc[j][r] = dot4(wv, xs4[r * n4 + h4], acc[j][r]);
+                    }
+                }
+            } else {
+                for (u32 h = lane; h < H; h += 32) {
+#pragma unroll
+                    for (int j = 0; j < GEMV_OPW; ++j) {
+                        const float wv = wok[j] ? wr[j][h] : 0.0f;
+#pragma unroll
+                        for (int r = 0; r < R; ++r) acc[j][r] = fmaf(wv, xs[r * H + h], acc[j][r]);
+                    }
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < GEMV_OPW; ++j)
+#pragma unroll
+                for (int r = 0; r < R; ++r) {
+                    const float s = warp_sum(acc[j][r]);
+                    if (lane == 0 && wok[j] && (u32)r < nr) y[(size_t)(r0 + r) * O + o0 + j] = s + bias[o0 + j];
+                }
+        }
+        __syncthreads();  // the next row group overwrites xs
+    }
+}
+
+#define LNL_GEMV(NAME, R, NORM)                                                                   \
+    extern "C" __global__ void __launch_bounds__(512)                                             \
+        NAME(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta, \
+             const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y,  \
+             u32 rows, u32 h, u32 o, float eps) {                                                 \
+        gemv_rows<R, NORM>(x, gamma, beta, w, bias, y, rows, h, o, eps);                          \
+    }
+
+LNL_GEMV(lnl_gemv_r1_plain, 1, false)
+LNL_GEMV(lnl_gemv_r2_plain, 2, false)
+LNL_GEMV(lnl_gemv_r4_plain, 4, false)
+LNL_GEMV(lnl_gemv_r8_plain, 8, false)
+LNL_GEMV(lnl_gemv_r1_norm, 1, true)
+LNL_GEMV(lnl_gemv_r2_norm, 2, true)
+LNL_GEMV(lnl_gemv_r4_norm, 4, true)
+LNL_GEMV(lnl_gemv_r8_norm, 8, true)
