@@ -14,7 +14,11 @@ const EXIT_UNAVAILABLE: u8 = 3;
 
 fn exit_for(e: &Error) -> ExitCode {
     ExitCode::from(match e {
-        Error::UnknownProvider { .. } => EXIT_USAGE,
+        Error::UnknownProvider { .. }
+        | Error::InvalidEps { .. }
+        | Error::ZeroSize { .. }
+        | Error::SizeOverflow { .. }
+        | Error::LengthMismatch { .. } => EXIT_USAGE,
         Error::Unavailable { .. } => EXIT_UNAVAILABLE,
         _ => EXIT_WRONG,
     })
