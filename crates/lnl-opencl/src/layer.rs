@@ -1,0 +1,334 @@
+//! The built layer: weights resident on the device, both strategies, device-resident entry
+//! points for timings that exclude host transfers, and `LayerNormLinear` on top.
+//!
+//! Unfused: `layernorm` writes xhat `[rows, H]`, then the GEMM (or GEMV) reads it; bias in the
+//! epilogue. Fused: `row_stats` writes 8 bytes per row, then the GEMM (or GEMV) normalises x
+//! while staging it into local memory; xhat never exists in global memory. Both use the same
+//! GEMM/GEMV source; they differ only in the staging step (kernels/opencl/staging.cl).
+
+use crate::config::KernelConfig;
+use crate::errors::{device_error, map_err, PROVIDER};
+use crate::launch::{Arg, Launch};
+use crate::runtime::{runtime, Runtime};
+use lnl_core::validate::{check_len, checked_elems, fits_u32};
+use lnl_core::{LayerInfo, LayerNormLinear, LayerParams, Param, Result, Strategy};
+use ocl::core::{self as cl, ProfilingInfo, ProfilingInfoResult};
+use ocl::Buffer;
+use std::sync::{Arc, Mutex};
+
+/// Per-layer kernel objects (clSetKernelArg is not thread-safe: one user at a time) and the
+/// scratch buffer (stats or xhat), grown on demand.
+struct State {
+    norm: cl::Kernel,
+    gemm: cl::Kernel,
+    gemv: cl::Kernel,
+    scratch: Option<Buffer<f32>>,
+}
+
+/// One LayerNorm + Linear layer on an OpenCL device.
+pub struct OpenClLayer {
+    rt: Arc<Runtime>,
+    strategy: Strategy,
+    hidden: usize,
+    out: usize,
+    eps: f32,
+    weight: Buffer<f32>,
+    gamma: Buffer<f32>,
+    beta: Buffer<f32>,
+    /// Zeros when the layer has no bias: `acc + 0` is exact, and the epilogue stays branch-free.
+    bias: Buffer<f32>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for OpenClLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenClLayer")
+            .field("device", &self.rt.description())
+            .field("strategy", &self.strategy)
+            .field("hidden", &self.hidden)
+            .field("out", &self.out)
+            .finish()
+    }
+}
+
+/// Device time of one enqueued forward, from its first kernel's start to its last one's end.
+pub struct ProfiledRun {
+    first: cl::Event,
+    last: cl::Event,
+}
+
+impl ProfiledRun {
+    /// Nanoseconds between the start of the first kernel and the end of the last. Call after
+    /// the queue has finished.
+    pub fn elapsed_ns(&self) -> Result<u64> {
+        let t = |ev: &cl::Event, what| match cl::get_event_profiling_info(ev, what) {
+            Ok(ProfilingInfoResult::Start(v)) | Ok(ProfilingInfoResult::End(v)) => Ok(v),
+            other => Err(device_error(
+                "",
+                "reading profiling info",
+                format!("{other:?}"),
+            )),
+        };
+        Ok(
+            t(&self.last, ProfilingInfo::End)?
+                .saturating_sub(t(&self.first, ProfilingInfo::Start)?),
+        )
+    }
+}
+
+impl OpenClLayer {
+    /// Builds the layer on the selected device with the configuration chosen for it.
+    pub fn new(params: &LayerParams, strategy: Strategy) -> Result<Self> {
+        Self::on(runtime(None)?, params, strategy)
+    }
+
+    /// Builds the layer with explicit tile sizes (for tuning; it must fit the device).
+    pub fn with_config(
+        params: &LayerParams,
+        strategy: Strategy,
+        config: KernelConfig,
+    ) -> Result<Self> {
+        Self::on(runtime(Some(config))?, params, strategy)
+    }
+
+    fn on(rt: Arc<Runtime>, params: &LayerParams, strategy: Strategy) -> Result<Self> {
+        let (h, o) = (params.hidden(), params.out());
+        fits_u32(Param::Weight, o, h)?;
+        let zeros;
+        let bias = match params.bias() {
+            Some(b) => b,
+            None => {
+                zeros = vec![0.0f32; o];
+                &zeros
+            }
+        };
+        let kernel = |name: &str| {
+            cl::create_kernel(&rt.program, name)
+                .map_err(|e| device_error(rt.description(), name, e))
+        };
+        let (norm, gemm, gemv) = match strategy {
+            Strategy::Unfused => ("layernorm", "gemm_unfused", "gemv_unfused"),
+            Strategy::Fused => ("row_stats", "gemm_fused", "gemv_fused"),
+        };
+        let state = State {
+            norm: kernel(norm)?,
+            gemm: kernel(gemm)?,
+            gemv: kernel(gemv)?,
+            scratch: None,
+        };
+        Ok(Self {
+            strategy,
+            hidden: h,
+            out: o,
+            eps: params.eps(),
+            weight: upload(&rt, params.weight())?,
+            gamma: upload(&rt, params.gamma())?,
+            beta: upload(&rt, params.beta())?,
+            bias: upload(&rt, bias)?,
+            state: Mutex::new(state),
+            rt,
+        })
+    }
+
+    /// The device runtime (queue, configuration) this layer runs on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    /// Copies `data` into a new device buffer on this layer's queue.
+    pub fn upload(&self, data: &[f32]) -> Result<Buffer<f32>> {
+        upload(&self.rt, data)
+    }
+
+    /// A new device buffer of `len` elements (contents unspecified).
+    pub fn alloc(&self, len: usize) -> Result<Buffer<f32>> {
+        alloc(&self.rt, len)
+    }
+
+    /// Reads a device buffer back into `out` (blocking).
+    pub fn download(&self, buf: &Buffer<f32>, out: &mut [f32]) -> Result<()> {
+        check_len(Param::Output, buf.len(), out.len())?;
+        buf.read(out)
+            .enq()
+            .map_err(|e| map_err(self.rt.description(), "reading a buffer", 0, e))
+    }
+
+    /// Blocks until everything enqueued on this layer's queue has finished.
+    pub fn finish(&self) -> Result<()> {
+        self.rt
+            .queue()
+            .finish()
+            .map_err(|e| map_err(self.rt.description(), "clFinish", 0, e))
+    }
+
+    /// Enqueues `y = W·LN(x) + b` on device-resident `x` (`[rows, H]`) and `y` (`[rows, O]`)
+    /// without waiting. Lengths must match exactly.
+    pub fn enqueue(&self, x: &Buffer<f32>, rows: usize, y: &Buffer<f32>) -> Result<()> {
+        self.run(x, rows, y, false).map(|_| ())
+    }
+
+    /// As [`enqueue`](Self::enqueue), returning the events that bound the forward's device time.
+    /// `None` for zero rows (nothing is enqueued).
+    pub fn enqueue_profiled(
+        &self,
+        x: &Buffer<f32>,
+        rows: usize,
+        y: &Buffer<f32>,
+    ) -> Result<Option<ProfiledRun>> {
+        self.run(x, rows, y, true)
+    }
+
+    /// Enqueues and waits: the device-resident forward.
+    pub fn forward_device(&self, x: &Buffer<f32>, rows: usize, y: &Buffer<f32>) -> Result<()> {
+        self.enqueue(x, rows, y)?;
+        self.finish()
+    }
+
+    fn run(
+        &self,
+        x: &Buffer<f32>,
+        rows: usize,
+        y: &Buffer<f32>,
+        profiled: bool,
+    ) -> Result<Option<ProfiledRun>> {
+        let (h, o) = (self.hidden, self.out);
+        check_len(Param::X, checked_elems(Param::X, rows, h)?, x.len())?;
+        check_len(
+            Param::Output,
+            checked_elems(Param::Output, rows, o)?,
+            y.len(),
+        )?;
+        fits_u32(Param::Rows, rows, 1)?;
+        if rows == 0 {
+            return Ok(None);
+        }
+        let cfg = *self.rt.config();
+        let dev = self.rt.description();
+        let fused = self.strategy == Strategy::Fused;
+        let scratch_len = if fused { 2 * rows } else { rows * h };
+
+        // Held until both kernels are enqueued: the scratch and the kernels' arguments are ours.
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let st = &mut *guard;
+        if st.scratch.as_ref().is_none_or(|b| b.len() < scratch_len) {
+            st.scratch = Some(alloc(&self.rt, scratch_len)?);
+        }
+        let scratch = st.scratch.as_ref().expect("allocated just above");
+        let (m, n, k) = (rows as u32, o as u32, h as u32);
+        let mut first = cl::Event::null();
+        let mut last = cl::Event::null();
+
+        let norm_args: Vec<Arg> = if fused {
+            vec![
+                Arg::Mem(x),
+                Arg::U32(k),
+                Arg::F32(self.eps),
+                Arg::Mem(scratch),
+                Arg::LocalF32(cfg.norm_wg),
+            ]
+        } else {
+            vec![
+                Arg::Mem(x),
+                Arg::U32(k),
+                Arg::F32(self.eps),
+                Arg::Mem(&self.gamma),
+                Arg::Mem(&self.beta),
+                Arg::Mem(scratch),
+                Arg::LocalF32(cfg.norm_wg),
+            ]
+        };
+        Launch {
+            kernel: &st.norm,
+            name: if fused { "row_stats" } else { "layernorm" },
+            groups: [rows, 1],
+            local: [cfg.norm_wg, 1],
+        }
+        .enqueue(
+            self.rt.queue(),
+            &norm_args,
+            dev,
+            4 * scratch_len,
+            profiled.then_some(&mut first),
+        )?;
+
+        let mut main_args: Vec<Arg> = if fused {
+            vec![
+                Arg::Mem(x),
+                Arg::Mem(scratch),
+                Arg::Mem(&self.gamma),
+                Arg::Mem(&self.beta),
+            ]
+        } else {
+            vec![Arg::Mem(scratch)]
+        };
+        main_args.extend([
+            Arg::Mem(&self.weight),
+            Arg::Mem(&self.bias),
+            Arg::Mem(y),
+            Arg::U32(m),
+            Arg::U32(n),
+            Arg::U32(k),
+        ]);
+        let launch = if rows <= cfg.gemv_max_rows {
+            let v = cfg.gemv;
+            Launch {
+                kernel: &st.gemv,
+                name: if fused { "gemv_fused" } else { "gemv_unfused" },
+                groups: [o.div_ceil(v.outputs()), rows.div_ceil(v.r)],
+                local: [v.work_group(), 1],
+            }
+        } else {
+            let g = cfg.gemm;
+            Launch {
+                kernel: &st.gemm,
+                name: if fused { "gemm_fused" } else { "gemm_unfused" },
+                groups: [o.div_ceil(g.bn), rows.div_ceil(g.bm)],
+                local: [g.work_group(), 1],
+            }
+        };
+        launch.enqueue(
+            self.rt.queue(),
+            &main_args,
+            dev,
+            4 * rows * o,
+            profiled.then_some(&mut last),
+        )?;
+        Ok(profiled.then_some(ProfiledRun { first, last }))
+    }
+}
+
+fn upload(rt: &Runtime, data: &[f32]) -> Result<Buffer<f32>> {
+    Buffer::<f32>::builder()
+        .queue(rt.queue().clone())
+        .len(data.len())
+        .copy_host_slice(data)
+        .build()
+        .map_err(|e| map_err(rt.description(), "creating a buffer", 4 * data.len(), e))
+}
+
+fn alloc(rt: &Runtime, len: usize) -> Result<Buffer<f32>> {
+    Buffer::<f32>::builder()
+        .queue(rt.queue().clone())
+        .len(len.max(1))
+        .build()
+        .map_err(|e| map_err(rt.description(), "creating a buffer", 4 * len, e))
+}
+
+impl LayerNormLinear for OpenClLayer {
+    fn info(&self) -> LayerInfo {
+        LayerInfo {
+            provider: PROVIDER,
+            strategy: self.strategy,
+            device: self.rt.description().to_string(),
+            hidden: self.hidden,
+            out: self.out,
+        }
+    }
+
+    fn compute(&self, x: &[f32], rows: usize, y: &mut [f32]) -> Result<()> {
+        let xb = self.upload(x)?;
+        let yb = self.alloc(y.len())?;
+        self.enqueue(&xb, rows, &yb)?;
+        self.download(&yb, y)
+    }
+}

@@ -1,0 +1,142 @@
+//! One device's context, in-order queue and built program, shared by every layer on that device
+//! and cached for the life of the process: PoCL compiles with LLVM, seconds per build, so each
+//! (device, configuration) pair is built once.
+
+use crate::config::KernelConfig;
+use crate::device::{select, Selected};
+use crate::errors::{device_error, unavailable};
+use crate::program;
+use lnl_core::Result;
+use ocl::core::{self as cl, ClDeviceIdPtr, KernelWorkGroupInfo, KernelWorkGroupInfoResult};
+use ocl::flags::CommandQueueProperties;
+use ocl::{Context, Queue};
+use std::sync::{Arc, Mutex};
+
+/// A device ready to run the layer's kernels.
+pub struct Runtime {
+    pub(crate) selected: Selected,
+    pub(crate) queue: Queue,
+    pub(crate) program: cl::Program,
+    pub(crate) config: KernelConfig,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("device", &self.selected.description)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// "<platform> / <device>".
+    pub fn description(&self) -> &str {
+        &self.selected.description
+    }
+    /// The sizes baked into this runtime's program.
+    pub fn config(&self) -> &KernelConfig {
+        &self.config
+    }
+    /// The in-order, profiling-enabled queue every layer on this device enqueues on.
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+}
+
+type CacheKey = (usize, Option<KernelConfig>);
+static CACHE: Mutex<Vec<(CacheKey, Arc<Runtime>)>> = Mutex::new(Vec::new());
+
+/// The runtime of the selected device with its preferred configuration (`None`) or a given one.
+pub fn runtime(forced: Option<KernelConfig>) -> Result<Arc<Runtime>> {
+    // A poisoned lock only means another thread panicked while holding it: the list is intact.
+    // Selection runs under the lock too: PoCL initialises its devices lazily on the first
+    // query and is not safe against concurrent first queries (seen: spurious "no device", SIGSEGV).
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let selected = select()?;
+    let key = (selected.device.as_core().as_ptr() as usize, forced);
+    if let Some((_, rt)) = cache.iter().find(|(k, _)| *k == key) {
+        return Ok(rt.clone());
+    }
+    let rt = Arc::new(create(selected, forced)?);
+    cache.push((key, rt.clone()));
+    Ok(rt)
+}
+
+fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
+    let desc = selected.description.clone();
+    let context = Context::builder()
+        .platform(selected.platform)
+        .devices(selected.device)
+        .build()
+        .map_err(|e| device_error(&desc, "creating the context", e))?;
+    let queue = Queue::new(
+        &context,
+        selected.device,
+        Some(CommandQueueProperties::PROFILING_ENABLE),
+    )
+    .map_err(|e| device_error(&desc, "creating the queue", e))?;
+    let limits = selected.limits()?;
+    let candidates = match forced {
+        Some(c) if c.fits(&limits) => vec![c],
+        Some(c) => {
+            return Err(unavailable(format!(
+                "configuration {c:?} does not fit {desc} ({limits:?})"
+            )))
+        }
+        None => KernelConfig::candidates(&limits),
+    };
+    let mut last_reason = format!("no kernel configuration fits {desc} ({limits:?})");
+    for config in candidates {
+        let program = program::build(
+            &context,
+            &selected.device,
+            &desc,
+            &config.build_options(),
+            None,
+        )?;
+        match kernels_accept(&program, &selected, &config) {
+            Ok(()) => {
+                return Ok(Runtime {
+                    selected,
+                    queue,
+                    program,
+                    config,
+                })
+            }
+            Err(reason) => last_reason = reason,
+        }
+    }
+    Err(unavailable(last_reason))
+}
+
+/// Checks each built kernel's own work-group limit (registers can lower it below the device's).
+fn kernels_accept(
+    program: &cl::Program,
+    selected: &Selected,
+    config: &KernelConfig,
+) -> std::result::Result<(), String> {
+    for name in program::KERNELS {
+        let need = match name {
+            "gemm_unfused" | "gemm_fused" => config.gemm.work_group(),
+            "gemv_unfused" | "gemv_fused" => config.gemv.work_group(),
+            _ => config.norm_wg,
+        };
+        let kernel = cl::create_kernel(program, name).map_err(|e| format!("{name}: {e}"))?;
+        let allowed = match cl::get_kernel_work_group_info(
+            &kernel,
+            selected.device.as_core(),
+            KernelWorkGroupInfo::WorkGroupSize,
+        ) {
+            Ok(KernelWorkGroupInfoResult::WorkGroupSize(n)) => n,
+            other => return Err(format!("{name}: CL_KERNEL_WORK_GROUP_SIZE: {other:?}")),
+        };
+        if allowed < need {
+            return Err(format!(
+                "{name} allows {allowed} work-items per group on {}, needs {need}",
+                selected.description
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Both strategies against the f64 reference and its derived bound, on shapes that exercise
+//! the GEMV (few rows) and GEMM (many rows) paths, edges of every tile, and adversarial rows.
+
+mod common;
+
+use common::{check_both, layer};
+use lnl_core::testdata::{normal_vec, random_params, SplitMix64};
+use lnl_core::{LayerNormLinear, LayerParams, Strategy};
+
+#[test]
+fn random_shapes_including_non_multiples_of_tiles() {
+    // (rows, H, O): rows 1/3/16 take the GEMV, 17+ the GEMM; H and O off every tile size.
+    let shapes = [
+        (1, 8, 16),
+        (3, 37, 29),
+        (16, 8, 16),
+        (16, 130, 65),
+        (17, 33, 47),
+        (70, 67, 131),
+        (70, 128, 128),
+        (129, 257, 66),
+        (5, 1, 3),
+        (40, 2, 1),
+    ];
+    for (i, &(rows, h, o)) in shapes.iter().enumerate() {
+        let params = random_params(h, o, 1e-5, 100 + i as u64);
+        let x = normal_vec(rows * h, 200 + i as u64);
+        check_both(&params, &x, rows, "random");
+    }
+}
+
+#[test]
+fn random_shapes_from_a_seeded_generator() {
+    let mut rng = SplitMix64::new(42);
+    for case in 0..6u64 {
+        let rows = 1 + (rng.next_u64() % 90) as usize;
+        let h = 1 + (rng.next_u64() % 300) as usize;
+        let o = 1 + (rng.next_u64() % 200) as usize;
+        let params = random_params(h, o, 1e-5, 300 + case);
+        let x = normal_vec(rows * h, 400 + case);
+        check_both(&params, &x, rows, "seeded");
+    }
+}
+
+#[test]
+fn zero_rows_is_a_no_op_and_no_bias_works() {
+    let p = random_params(24, 10, 1e-5, 5);
+    let no_bias = LayerParams::new(
+        24,
+        10,
+        p.weight().to_vec(),
+        p.gamma().to_vec(),
+        p.beta().to_vec(),
+        None,
+        1e-5,
+    )
+    .unwrap();
+    for s in Strategy::ALL {
+        assert!(layer(&no_bias, s).forward(&[], 0).unwrap().is_empty());
+    }
+    check_both(&no_bias, &normal_vec(3 * 24, 6), 3, "no bias");
+    check_both(&no_bias, &normal_vec(70 * 24, 7), 70, "no bias");
+}
+
+/// Rows: mean 1e4 x std, constant, |x| ~ 1e20 (squares overflow), NaN, and a normal row after
+/// each to show that nothing leaks between rows.
+fn adversarial_rows(h: usize, seed: u64) -> (Vec<f32>, usize) {
+    let n = normal_vec(h, seed);
+    let mut x = Vec::new();
+    let mut rows = 0;
+    let mut push = |row: Vec<f32>| {
+        x.extend(row);
+        rows += 1;
+    };
+    push(n.iter().map(|v| 1e4 + v).collect());
+    push(n.clone());
+    push(vec![3.5; h]);
+    push(n.iter().map(|v| v * 1e20).collect());
+    push(n.iter().map(|v| 1e20 + v * 1e19).collect());
+    let mut with_nan = n.clone();
+    with_nan[h / 2] = f32::NAN;
+    push(with_nan);
+    push(n.iter().map(|v| -v).collect());
+    (x, rows)
+}
+
+#[test]
+fn adversarial_rows_on_both_paths() {
+    for (h, o) in [(64, 24), (257, 40)] {
+        let params = random_params(h, o, 1e-5, 11);
+        let (x, rows) = adversarial_rows(h, 12);
+        // As they come (few rows: the GEMV path) ...
+        check_both(&params, &x, rows, "adversarial, GEMV");
+        // ... and repeated past the GEMV limit (the GEMM path).
+        let many: Vec<f32> = x.iter().copied().cycle().take(x.len() * 5).collect();
+        check_both(&params, &many, rows * 5, "adversarial, GEMM");
+    }
+}
+
+#[test]
+fn nan_row_poisons_only_its_own_outputs() {
+    let (h, o) = (48, 20);
+    let params = random_params(h, o, 1e-5, 13);
+    for rows in [4, 40] {
+        let mut x = normal_vec(rows * h, 14);
+        x[2 * h + 5] = f32::NAN;
+        for s in Strategy::ALL {
+            let y = layer(&params, s).forward(&x, rows).unwrap();
+            for (r, row) in y.chunks(o).enumerate() {
+                assert_eq!(
+                    row.iter().all(|v| v.is_nan()),
+                    r == 2,
+                    "{s} rows {rows} row {r}"
+                );
+                assert!(r == 2 || row.iter().all(|v| v.is_finite()), "{s} row {r}");
+            }
+        }
+    }
+}
+
+#[test]
+fn results_are_bitwise_deterministic() {
+    let params = random_params(200, 90, 1e-5, 15);
+    for rows in [5, 50] {
+        let x = normal_vec(rows * 200, 16);
+        for s in Strategy::ALL {
+            let l = layer(&params, s);
+            let first = l.forward(&x, rows).unwrap();
+            for _ in 0..3 {
+                let again = l.forward(&x, rows).unwrap();
+                let same = first
+                    .iter()
+                    .zip(&again)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{s} rows {rows}: results differ between runs");
+            }
+        }
+    }
+}
+
+#[test]
+fn device_resident_entry_points_match_the_host_path() {
+    let (rows, h, o) = (20, 40, 30);
+    let params = random_params(h, o, 1e-5, 17);
+    let x = normal_vec(rows * h, 18);
+    for s in Strategy::ALL {
+        let l = layer(&params, s);
+        let host = l.forward(&x, rows).unwrap();
+        let xb = l.upload(&x).unwrap();
+        let yb = l.alloc(rows * o).unwrap();
+        let run = l.enqueue_profiled(&xb, rows, &yb).unwrap().unwrap();
+        l.finish().unwrap();
+        assert!(run.elapsed_ns().unwrap() > 0);
+        let mut dev = vec![f32::NAN; rows * o];
+        l.download(&yb, &mut dev).unwrap();
+        assert_eq!(host, dev, "{s}");
+        // A wrong length is a typed error, not a panic or an out-of-bounds kernel.
+        let short = l.alloc(rows * o - 1).unwrap();
+        assert!(matches!(
+            l.forward_device(&xb, rows, &short),
+            Err(lnl_core::Error::LengthMismatch { .. })
+        ));
+    }
+}
+
+#[test]
+fn layer_reports_its_provider_and_device() {
+    let params = random_params(8, 16, 1e-5, 19);
+    let info = layer(&params, Strategy::Fused).info();
+    assert_eq!(info.provider, "opencl");
+    assert_eq!(
+        (info.hidden, info.out, info.strategy),
+        (8, 16, Strategy::Fused)
+    );
+    assert!(!info.device.is_empty());
+}

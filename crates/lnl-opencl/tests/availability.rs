@@ -1,0 +1,71 @@
+//! Availability: with no OpenCL platform (an empty ICD directory) or an unmatched
+//! `LNL_OPENCL_DEVICE`, probe and build return `Unavailable` and nothing panics. The ICD loader
+//! reads its environment once per process, so each case re-runs this test binary as a child.
+
+use lnl_core::{Error, Provider, Strategy};
+use lnl_opencl::OpenClProvider;
+use std::process::Command;
+
+const CHILD: &str = "LNL_OPENCL_TEST_CHILD";
+
+/// The child's side: when run by `run_child`, checks that the provider is unavailable.
+#[test]
+fn child_expects_unavailable() {
+    let Ok(why) = std::env::var(CHILD) else {
+        return; // not in a child: the parent tests below run this one with the variable set
+    };
+    let p = OpenClProvider;
+    match p.probe() {
+        Err(Error::Unavailable { provider, reason }) => {
+            assert_eq!(provider, "opencl");
+            println!("probe: unavailable ({why}): {reason}");
+        }
+        other => panic!("{why}: expected Unavailable, got {other:?}"),
+    }
+    let params = lnl_core::testdata::random_params(8, 4, 1e-5, 1);
+    assert!(matches!(
+        p.build(&params, Strategy::Fused),
+        Err(Error::Unavailable { .. })
+    ));
+    println!("CHILD-OK");
+}
+
+fn run_child(envs: &[(&str, &str)]) {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = Command::new(exe);
+    cmd.args(["--exact", "child_expects_unavailable", "--nocapture"])
+        .env(CHILD, format!("{envs:?}"));
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-OK"),
+        "child failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn no_icd_gives_unavailable_not_a_panic() {
+    let empty = std::env::temp_dir().join(format!("lnl-empty-icd-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    run_child(&[("OCL_ICD_VENDORS", empty.to_str().unwrap())]);
+    run_child(&[("OCL_ICD_VENDORS", "/nonexistent-empty-dir")]);
+    let _ = std::fs::remove_dir(&empty);
+}
+
+#[test]
+fn unmatched_device_name_gives_unavailable() {
+    run_child(&[("LNL_OPENCL_DEVICE", "no-such-device-name-xyz")]);
+}
+
+#[test]
+fn probe_names_the_device() {
+    let desc = OpenClProvider
+        .probe()
+        .expect("an OpenCL device (PoCL in CI)");
+    assert!(desc.contains(" / "), "{desc}");
+}
