@@ -1,0 +1,311 @@
+//! The GEMM driver: `y[rows, out] = A · W^T + b`, where `A` comes from a [`RowSource`] (plain
+//! rows or rows normalised while packed) and `W` is pre-packed. Two partitions of the same
+//! work, both built on [`panel_pass`] and the one microkernel:
+//!
+//! * **GEMM** (`rows > DECODE_MAX_ROWS`): BLIS loop order. `k` is cut into blocks of [`KC`]
+//!   (a `KC x NR` slice of a `W` panel, 16 KiB, stays in L1); per block, row blocks of up to
+//!   [`MC_MAX`] rows are packed into a per-thread buffer (`MC x KC`, <= 256 KiB, stays in L2)
+//!   and swept against every panel of `W` (the `KC x out` block of `W`, 4 MiB at out = 4096,
+//!   stays in the shared L3, so `W` comes from DRAM once per call). Row blocks (and, when there
+//!   are fewer row blocks than threads, column chunks) run in parallel; `k` blocks in sequence.
+//! * **Decode** (`rows <= DECODE_MAX_ROWS`): all rows are packed once, the output columns are
+//!   split across threads, and each thread streams its panels of `W` start to end exactly once:
+//!   a memory-bandwidth-bound pass.
+//!
+//! Both add the same `k` blocks to `C` in the same order, so they give identical bits, whatever
+//! the thread count.
+
+use crate::microkernel::{block, Merge, MR, NR};
+use crate::pack_a::{pack, packed_len, panel_offset, RowSource};
+use crate::packed_w::PackedW;
+use crate::scratch::{self, Kind};
+use rayon::prelude::*;
+
+/// `k` block: a `KC x NR` panel slice is 16 KiB (half of L1d).
+pub const KC: usize = 256;
+/// Largest row block: `MC_MAX x KC` packed floats are 240 KiB (under half of a 512 KiB L2).
+pub const MC_MAX: usize = 240;
+/// Up to this many rows take the decode partition (measured: see docs/PERF.md).
+pub const DECODE_MAX_ROWS: usize = 16;
+/// Below this many flops the whole call runs on the calling thread: a rayon dispatch costs
+/// microseconds, more than the work.
+pub const PAR_MIN_FLOPS: usize = 1 << 21;
+
+/// Which partition a call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Split the output columns; stream `W` once.
+    Decode,
+    /// BLIS-style blocked GEMM.
+    Gemm,
+}
+
+impl Plan {
+    /// The partition for `rows` rows.
+    pub fn for_rows(rows: usize) -> Self {
+        if rows <= DECODE_MAX_ROWS {
+            Plan::Decode
+        } else {
+            Plan::Gemm
+        }
+    }
+}
+
+/// Threads worth using for a call of this size (1: run on the calling thread).
+pub fn threads_for(rows: usize, hidden: usize, out: usize) -> usize {
+    let flops = 2usize
+        .saturating_mul(rows)
+        .saturating_mul(hidden)
+        .saturating_mul(out);
+    if flops < PAR_MIN_FLOPS {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// `y = A · W^T + b` with the partition `plan`, on `threads` threads of the current rayon pool
+/// (1: sequential on this thread). `y` is `[rows, out]`.
+pub fn run<S: RowSource>(
+    plan: Plan,
+    w: &PackedW,
+    src: &S,
+    rows: usize,
+    y: &mut [f32],
+    threads: usize,
+) {
+    match plan {
+        Plan::Decode => decode(w, src, rows, y, threads),
+        Plan::Gemm => gemm(w, src, rows, y, threads),
+    }
+}
+
+/// One thread's piece of `y`: rows `r0..r0 + rows.len()`, panels `p0..p1`. Each row slice
+/// starts at column `p0 * NR`.
+struct Tile<'y> {
+    r0: usize,
+    rows: Vec<&'y mut [f32]>,
+    p0: usize,
+    p1: usize,
+}
+
+/// Cuts `y` (`[rows, n]`) into disjoint tiles: every row block times every panel chunk.
+fn split_tiles<'y>(
+    y: &'y mut [f32],
+    n: usize,
+    row_blocks: &[(usize, usize)],
+    panel_chunks: &[(usize, usize)],
+) -> Vec<Tile<'y>> {
+    let mut tiles: Vec<Tile<'y>> = row_blocks
+        .iter()
+        .flat_map(|&(r0, r1)| {
+            panel_chunks.iter().map(move |&(p0, p1)| Tile {
+                r0,
+                rows: Vec::with_capacity(r1 - r0),
+                p0,
+                p1,
+            })
+        })
+        .collect();
+    let mut rb = 0;
+    for (r, mut rest) in y.chunks_mut(n).enumerate() {
+        while r >= row_blocks[rb].1 {
+            rb += 1;
+        }
+        let mut col = 0;
+        for (ci, &(_, p1)) in panel_chunks.iter().enumerate() {
+            let end = (p1 * NR).min(n);
+            let (head, tail) = rest.split_at_mut(end - col);
+            tiles[rb * panel_chunks.len() + ci].rows.push(head);
+            rest = tail;
+            col = end;
+        }
+    }
+    tiles
+}
+
+/// `count` nearly equal contiguous ranges covering `0..len` (empty ranges dropped).
+fn even_ranges(len: usize, count: usize, align: usize) -> Vec<(usize, usize)> {
+    let count = count.clamp(1, len.max(1));
+    let step = len.div_ceil(count).div_ceil(align) * align;
+    (0..len)
+        .step_by(step.max(1))
+        .map(|s| (s, (s + step).min(len)))
+        .collect()
+}
+
+/// Runs `f` on every tile, in parallel when `threads > 1` and there is more than one.
+fn for_each_tile<'y>(tiles: Vec<Tile<'y>>, threads: usize, f: impl Fn(Tile<'y>) + Sync + Send) {
+    if threads > 1 && tiles.len() > 1 {
+        tiles.into_par_iter().for_each(f);
+    } else {
+        tiles.into_iter().for_each(f);
+    }
+}
+
+/// One `k` range of one `W` panel against every micro-panel of a packed `A` block.
+/// `a` holds the tile's rows over `k` range `a_k0..a_k0 + a_kl`; `ks..ke` lies inside it.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn panel_pass(
+    w: &PackedW,
+    j: usize,
+    a: &[f32],
+    a_k0: usize,
+    a_kl: usize,
+    (ks, ke): (usize, usize),
+    tile: &mut Tile<'_>,
+    merge: Merge,
+) {
+    let b = w.panel(j, ks, ke);
+    let bias = w.bias(j);
+    let col = (j - tile.p0) * NR;
+    let mb = tile.rows.len();
+    for p in 0..mb.div_ceil(MR) {
+        let mr = MR.min(mb - p * MR);
+        let off = panel_offset(p, a_kl) + (ks - a_k0) * mr;
+        let a_sub = &a[off..off + (ke - ks) * mr];
+        block(
+            mr,
+            a_sub,
+            b,
+            &mut tile.rows[p * MR..p * MR + mr],
+            col,
+            bias,
+            merge,
+        );
+    }
+}
+
+fn k_blocks(k: usize) -> impl Iterator<Item = ((usize, usize), Merge)> {
+    (0..k).step_by(KC).map(move |ks| {
+        let ke = (ks + KC).min(k);
+        (
+            (ks, ke),
+            Merge {
+                first: ks == 0,
+                last: ke == k,
+            },
+        )
+    })
+}
+
+fn decode<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads: usize) {
+    let (k, n) = (w.hidden(), w.out());
+    scratch::with(Kind::Stage, packed_len(rows, k), |a| {
+        pack(src, 0, rows, 0, k, a);
+        let a = &*a;
+        // Several chunks per thread so a thread slowed by a neighbour's job is balanced out.
+        let chunks = even_ranges(w.panels(), threads * 4, 1);
+        let tiles = split_tiles(y, n, &[(0, rows)], &chunks);
+        for_each_tile(tiles, threads, |mut t| {
+            for j in t.p0..t.p1 {
+                for (kr, merge) in k_blocks(k) {
+                    panel_pass(w, j, a, 0, k, kr, &mut t, merge);
+                }
+            }
+        });
+    });
+}
+
+fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads: usize) {
+    let (k, n) = (w.hidden(), w.out());
+    // Equal row blocks, a multiple of the thread count, none above MC_MAX.
+    let blocks = rows.div_ceil(MC_MAX).div_ceil(threads) * threads;
+    let row_blocks = even_ranges(rows, blocks, MR);
+    let col_chunks = if row_blocks.len() >= threads {
+        vec![(0, w.panels())]
+    } else {
+        even_ranges(w.panels(), threads.div_ceil(row_blocks.len()), 1)
+    };
+    for (kr, merge) in k_blocks(k) {
+        let kl = kr.1 - kr.0;
+        let tiles = split_tiles(y, n, &row_blocks, &col_chunks);
+        for_each_tile(tiles, threads, |mut t| {
+            let mb = t.rows.len();
+            scratch::with(Kind::Pack, packed_len(mb, kl), |a| {
+                pack(src, t.r0, mb, kr.0, kl, a);
+                for j in t.p0..t.p1 {
+                    panel_pass(w, j, a, kr.0, kl, kr, &mut t, merge);
+                }
+            });
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack_a::PlainRows;
+    use lnl_core::testdata::{normal_vec, random_params};
+
+    fn f64_gemm(p: &lnl_core::LayerParams, x: &[f32], rows: usize) -> Vec<f64> {
+        let (h, o) = (p.hidden(), p.out());
+        let mut y = vec![0.0; rows * o];
+        for r in 0..rows {
+            for c in 0..o {
+                let d: f64 = (0..h)
+                    .map(|k| x[r * h + k] as f64 * p.weight()[c * h + k] as f64)
+                    .sum();
+                y[r * o + c] = d + p.bias().unwrap()[c] as f64;
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn both_plans_give_the_same_bits_on_any_thread_count_and_match_f64() {
+        // k spans three KC blocks (the last partial), out spans a partial panel.
+        for &(rows, h, o) in &[(1, 600, 37), (7, 300, 16), (13, 520, 50), (31, 257, 33)] {
+            let p = random_params(h, o, 1e-5, rows as u64);
+            let w = PackedW::new(&p);
+            let x = normal_vec(rows * h, 9);
+            let src = PlainRows { x: &x, hidden: h };
+            let mut base = vec![0.0; rows * o];
+            run(Plan::Gemm, &w, &src, rows, &mut base, 1);
+            let want = f64_gemm(&p, &x, rows);
+            for (i, (&g, &e)) in base.iter().zip(&want).enumerate() {
+                assert!(
+                    (g as f64 - e).abs() < 1e-4 * (1.0 + e.abs()),
+                    "{i}: {g} vs {e}"
+                );
+            }
+            for plan in [Plan::Decode, Plan::Gemm] {
+                for threads in [1, 2, 3] {
+                    let mut y = vec![f32::NAN; rows * o];
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    pool.install(|| run(plan, &w, &src, rows, &mut y, threads));
+                    assert_eq!(y, base, "{plan:?} threads {threads} shape {rows}x{h}x{o}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_cover_y_exactly_once() {
+        let (rows, n) = (10, 50);
+        let mut y = vec![0.0f32; rows * n];
+        let tiles = split_tiles(&mut y, n, &[(0, 4), (4, 10)], &[(0, 2), (2, 4)]);
+        assert_eq!(tiles.len(), 4);
+        for t in tiles {
+            for row in t.rows {
+                for v in row.iter_mut() {
+                    *v += 1.0;
+                }
+            }
+        }
+        assert!(y.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn even_ranges_cover_and_align() {
+        let r = even_ranges(100, 3, 6);
+        assert_eq!(r.first().unwrap().0, 0);
+        assert_eq!(r.last().unwrap().1, 100);
+        assert!(r.windows(2).all(|w| w[0].1 == w[1].0 && w[0].0 % 6 == 0));
+        assert_eq!(even_ranges(5, 8, 1).len(), 5);
+    }
+}

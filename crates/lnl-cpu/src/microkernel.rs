@@ -1,0 +1,189 @@
+//! The register-blocked microkernel: an `MR x NR` block of `C` (6 x 16 = 12 ymm accumulators,
+//! plus two `B` vectors and one broadcast of `A`: 15 of the 16 AVX2 registers) accumulated over
+//! one `k` block with FMA, `k` ascending, then merged into `C` with the bias applied in the store.
+//!
+//! The order of operations on every output is fixed: `k` ascending inside a block, blocks added
+//! to `C` in ascending order, bias added last. It depends on neither the thread count nor the
+//! partition, so results are bit-identical run to run and across the decode and GEMM paths.
+
+use wide::f32x8;
+
+/// Rows of the register block.
+pub const MR: usize = 6;
+/// Columns of the register block (two f32x8).
+pub const NR: usize = 16;
+/// Vectors per register-block row.
+pub const NV: usize = NR / 8;
+
+/// How a `k` block's partial sums merge into `C`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    /// First `k` block: `C` is overwritten (its previous contents are never read).
+    pub first: bool,
+    /// Last `k` block: the bias is added.
+    pub last: bool,
+}
+
+/// One register block: `a` is a packed micro-panel (`[kc][mr]`), `b` a packed panel slice
+/// (`[kc][NV]` vectors), `c` the `mr` output rows, each starting at this block's first column
+/// and this block's columns start at `col` of each row (up to `NR` of them, fewer at the right
+/// edge); `bias` is the panel's padded bias.
+#[inline]
+pub fn block(
+    mr: usize,
+    a: &[f32],
+    b: &[f32x8],
+    c: &mut [&mut [f32]],
+    col: usize,
+    bias: &[f32],
+    m: Merge,
+) {
+    match mr {
+        1 => block_m::<1>(a, b, c, col, bias, m),
+        2 => block_m::<2>(a, b, c, col, bias, m),
+        3 => block_m::<3>(a, b, c, col, bias, m),
+        4 => block_m::<4>(a, b, c, col, bias, m),
+        5 => block_m::<5>(a, b, c, col, bias, m),
+        // The driver never asks for more than MR rows; 6 is MR.
+        _ => block_m::<MR>(a, b, c, col, bias, m),
+    }
+}
+
+#[inline(always)]
+fn block_m<const M: usize>(
+    a: &[f32],
+    b: &[f32x8],
+    c: &mut [&mut [f32]],
+    col: usize,
+    bias: &[f32],
+    m: Merge,
+) {
+    let acc = accumulate::<M>(a, b);
+    merge_store::<M>(&acc, c, col, bias, m);
+}
+
+/// The FMA loop. `a.chunks_exact(M)` and `b.chunks_exact(NV)` turned into arrays let the
+/// compiler drop every bounds check and keep the accumulators in registers.
+#[inline(always)]
+fn accumulate<const M: usize>(a: &[f32], b: &[f32x8]) -> [[f32x8; NV]; M] {
+    let mut acc = [[f32x8::ZERO; NV]; M];
+    for (ak, bk) in a.chunks_exact(M).zip(b.chunks_exact(NV)) {
+        let ak: &[f32; M] = ak.try_into().unwrap_or(&[0.0; M]);
+        let bk: &[f32x8; NV] = bk.try_into().unwrap_or(&[f32x8::ZERO; NV]);
+        for i in 0..M {
+            let ai = f32x8::splat(ak[i]);
+            for v in 0..NV {
+                acc[i][v] = ai.mul_add(bk[v], acc[i][v]);
+            }
+        }
+    }
+    acc
+}
+
+/// `C = acc` (first block) or `C = C + acc` (later blocks), then `+ bias` on the last block.
+#[inline(always)]
+fn merge_store<const M: usize>(
+    acc: &[[f32x8; NV]; M],
+    c: &mut [&mut [f32]],
+    col: usize,
+    bias: &[f32],
+    m: Merge,
+) {
+    for (row, acc_row) in c.iter_mut().zip(acc) {
+        let row = &mut row[col..];
+        let ncols = row.len().min(NR);
+        for (v, &a) in acc_row.iter().enumerate() {
+            let lo = v * 8;
+            if lo >= ncols {
+                break;
+            }
+            let hi = (lo + 8).min(ncols);
+            let dst = &mut row[lo..hi];
+            let mut s = a;
+            if !m.first {
+                s = crate::simd::load(dst) + s;
+            }
+            if m.last {
+                s += crate::simd::load(&bias[lo..lo + 8]);
+            }
+            crate::simd::store(s, dst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scalar model of one block with the same operation order (FMA per k, then merge).
+    fn model(
+        mr: usize,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c0: &[f32],
+        bias: &[f32],
+        m: Merge,
+    ) -> Vec<f32> {
+        let mut out = c0.to_vec();
+        for i in 0..mr {
+            for j in 0..NR {
+                let mut s = 0.0f32;
+                for k in 0..kc {
+                    s = a[k * mr + i].mul_add(b[k * NR + j], s);
+                }
+                let mut v = if m.first { s } else { c0[i * NR + j] + s };
+                if m.last {
+                    v += bias[j];
+                }
+                out[i * NR + j] = v;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_row_count_and_merge_mode_matches_the_scalar_model_bit_for_bit() {
+        let kc = 13;
+        for mr in 1..=MR {
+            for (first, last) in [(true, true), (true, false), (false, false), (false, true)] {
+                let m = Merge { first, last };
+                let a = lnl_core::testdata::normal_vec(kc * mr, mr as u64);
+                let bf = lnl_core::testdata::normal_vec(kc * NR, 77);
+                let b: Vec<f32x8> = bf.chunks_exact(8).map(crate::simd::load).collect();
+                let bias = lnl_core::testdata::normal_vec(NR, 5);
+                let c0 = lnl_core::testdata::normal_vec(mr * NR, 6);
+                let want = model(mr, kc, &a, &bf, &c0, &bias, m);
+                let mut c = c0.clone();
+                let mut rows: Vec<&mut [f32]> = c.chunks_mut(NR).collect();
+                block(mr, &a, &b, &mut rows, 0, &bias, m);
+                assert_eq!(c, want, "mr {mr} {m:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn narrow_blocks_write_only_their_columns() {
+        let (mr, kc, ncols) = (3, 4, 11);
+        let a = vec![1.0; kc * mr];
+        let b = vec![f32x8::splat(1.0); kc * NV];
+        let mut c = vec![-1.0f32; mr * NR];
+        let mut rows: Vec<&mut [f32]> = c.chunks_mut(NR).map(|r| &mut r[..ncols]).collect();
+        block(
+            mr,
+            &a,
+            &b,
+            &mut rows,
+            0,
+            &[0.5; NR],
+            Merge {
+                first: true,
+                last: true,
+            },
+        );
+        for r in c.chunks(NR) {
+            assert!(r[..ncols].iter().all(|&v| v == 4.5));
+            assert!(r[ncols..].iter().all(|&v| v == -1.0));
+        }
+    }
+}
