@@ -50,7 +50,10 @@ pub(crate) fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Runs `f`, turning a panic inside cudarc into `Unavailable` with the panic's text.
-pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> lnl_core::Result<T>) -> lnl_core::Result<T> {
+pub(crate) fn guarded<T>(
+    what: &str,
+    f: impl FnOnce() -> lnl_core::Result<T>,
+) -> lnl_core::Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .unwrap_or_else(|p| Err(unavailable(format!("{what}: {}", panic_text(p)))))
 }

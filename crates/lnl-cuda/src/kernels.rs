@@ -4,9 +4,18 @@
 /// `(file name, source)` in compilation order.
 pub const SOURCES: [(&str, &str); 6] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
-    ("row_stats.cu", include_str!("../../../kernels/cuda/row_stats.cu")),
-    ("layernorm.cu", include_str!("../../../kernels/cuda/layernorm.cu")),
-    ("gemm_tile.cu", include_str!("../../../kernels/cuda/gemm_tile.cu")),
+    (
+        "row_stats.cu",
+        include_str!("../../../kernels/cuda/row_stats.cu"),
+    ),
+    (
+        "layernorm.cu",
+        include_str!("../../../kernels/cuda/layernorm.cu"),
+    ),
+    (
+        "gemm_tile.cu",
+        include_str!("../../../kernels/cuda/gemm_tile.cu"),
+    ),
     ("gemm.cu", include_str!("../../../kernels/cuda/gemm.cu")),
     ("gemv.cu", include_str!("../../../kernels/cuda/gemv.cu")),
 ];

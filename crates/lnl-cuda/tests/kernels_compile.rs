@@ -38,7 +38,10 @@ fn every_kernel_compiles_cleanly_for_sm_90() {
     for name in KERNEL_NAMES {
         let needle = format!("{name}\0");
         assert!(
-            compiled.cubin.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            compiled
+                .cubin
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes()),
             "kernel {name} missing from the CUBIN"
         );
     }
@@ -56,12 +59,22 @@ fn a_broken_kernel_returns_kernel_build_with_the_log() {
     if !nvrtc_or_skip() {
         return;
     }
-    let bad = format!("{}\nextern \"C\" __global__ void broken() {{ undeclared_name = 1; }}\n", module_source());
+    let bad = format!(
+        "{}\nextern \"C\" __global__ void broken() {{ undeclared_name = 1; }}\n",
+        module_source()
+    );
     match compile_cubin("broken_module", &bad, &compile_options(9, 0)) {
-        Err(lnl_core::Error::KernelBuild { provider, kernel, log }) => {
+        Err(lnl_core::Error::KernelBuild {
+            provider,
+            kernel,
+            log,
+        }) => {
             assert_eq!(provider, "cuda");
             assert_eq!(kernel, "broken_module");
-            assert!(log.contains("undeclared_name"), "log lacks the error: {log}");
+            assert!(
+                log.contains("undeclared_name"),
+                "log lacks the error: {log}"
+            );
         }
         other => panic!("expected KernelBuild, got {other:?}"),
     }

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""PyTorch anchors for the CUDA provider, timed the way cuda_bench times ours.
+
+F.layer_norm + F.linear (eager), bare F.linear, and F.layer_norm alone, f32 with TF32 off,
+per call (CUDA events around one call, synchronised each time) and as CUDA-graph replays (20 calls
+captured, replayed; per call). Median of many runs. Also the ceilings of the machine, measured in
+the same run: read bandwidth (sum over 2 GiB), device-to-device copy (bytes read + written), and
+fp32 SGEMM 8192^3 (cuBLAS, no TF32).
+
+    python3 benches/gpu/torch_anchor.py --json torch.json [--shapes seed,decode1]
+"""
+import argparse
+import json
+import statistics
+
+import torch
+import torch.nn.functional as F
+
+# Mirrors lnl_core::shapes::SUITE (name, rows, hidden, out).
+SUITE = [
+    ("seed", 16, 8, 16),
+    ("decode1", 1, 4096, 4096),
+    ("decode8", 8, 4096, 4096),
+    ("mid512", 512, 4096, 4096),
+    ("large4096", 4096, 4096, 4096),
+    ("ffn8192", 8192, 4096, 11008),
+]
+GRAPH_CALLS = 20
+
+
+def reps_for(one_s, budget_s, lo, hi):
+    return int(max(lo, min(hi, budget_s / max(one_s, 1e-7))))
+
+
+def time_fn(fn):
+    """(per-call median us, graph-replay median us per call, runs, replays)."""
+    s = torch.cuda.current_stream()
+    for _ in range(5):
+        fn()
+    torch.cuda.synchronize()
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    e0.record()
+    fn()
+    e1.record()
+    e1.synchronize()
+    one = e0.elapsed_time(e1) / 1e3
+    n = reps_for(one, 0.6, 15, 2000)
+    per_call = []
+    for _ in range(n):
+        e0.record()
+        fn()
+        e1.record()
+        e1.synchronize()
+        per_call.append(e0.elapsed_time(e1) * 1e3)
+    g = torch.cuda.CUDAGraph()
+    side = torch.cuda.Stream()
+    side.wait_stream(s)
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn()
+    s.wait_stream(side)
+    with torch.cuda.graph(g):
+        for _ in range(GRAPH_CALLS):
+            fn()
+    for _ in range(3):
+        g.replay()
+    torch.cuda.synchronize()
+    m = reps_for(one * GRAPH_CALLS, 0.6, 10, 500)
+    replays = []
+    for _ in range(m):
+        e0.record()
+        g.replay()
+        e1.record()
+        e1.synchronize()
+        replays.append(e0.elapsed_time(e1) * 1e3 / GRAPH_CALLS)
+    return statistics.median(per_call), statistics.median(replays), n, m
+
+
+def ceilings():
+    torch.cuda.synchronize()
+    big = torch.randn(512 * 1024 * 1024, device="cuda")  # 2 GiB
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def med(fn, reps=10):
+        fn()
+        torch.cuda.synchronize()
+        ts = []
+        for _ in range(reps):
+            e0.record()
+            fn()
+            e1.record()
+            e1.synchronize()
+            ts.append(e0.elapsed_time(e1) / 1e3)
+        return statistics.median(ts)
+
+    t_read = med(lambda: big.sum())
+    half = big[: 256 * 1024 * 1024]
+    dst = torch.empty_like(half)
+    t_copy = med(lambda: dst.copy_(half))
+    del big, dst, half
+    a = torch.randn(8192, 8192, device="cuda")
+    b = torch.randn(8192, 8192, device="cuda")
+    t_mm = med(lambda: torch.mm(a, b), reps=5)
+    return {
+        "read_bw_TBps": 2 * 1024**3 / t_read / 1e12,
+        "copy_bw_TBps": 2 * 1024**3 / t_copy / 1e12,
+        "sgemm_8192_TFLOPs": 2 * 8192**3 / t_mm / 1e12,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json")
+    ap.add_argument("--shapes")
+    args = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    want = set(args.shapes.split(",")) if args.shapes else None
+    out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "shapes": []}
+    out["ceilings"] = ceilings()
+    print("ceilings:", out["ceilings"], flush=True)
+    for name, rows, h, o in SUITE:
+        if want and name not in want:
+            continue
+        g = torch.Generator(device="cuda").manual_seed(1)
+        x = torch.randn(rows, h, device="cuda", generator=g)
+        w = torch.randn(o, h, device="cuda", generator=g) / h**0.5
+        b = 0.1 * torch.randn(o, device="cuda", generator=g)
+        gamma = 1 + 0.1 * torch.randn(h, device="cuda", generator=g)
+        beta = 0.1 * torch.randn(h, device="cuda", generator=g)
+        outs = {}
+        for label, fn in [
+            ("eager_ln_linear", lambda: F.linear(F.layer_norm(x, (h,), gamma, beta, 1e-5), w, b)),
+            ("bare_linear", lambda: F.linear(x, w, b)),
+            ("ln_alone", lambda: F.layer_norm(x, (h,), gamma, beta, 1e-5)),
+        ]:
+            c, gr, n, m = time_fn(fn)
+            outs[label] = {"per_call_us": c, "graph_us": gr, "per_call_runs": n, "graph_runs": m}
+        out["shapes"].append({"name": name, "rows": rows, "hidden": h, "out": o, **outs})
+        print(name, {k: (round(v["per_call_us"], 2), round(v["graph_us"], 2)) for k, v in outs.items()}, flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

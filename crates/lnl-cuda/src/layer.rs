@@ -1,0 +1,325 @@
+//! A built layer: weights resident on the device, device-resident entry points, and the
+//! host-slice `LayerNormLinear` on top of them.
+
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr, LaunchConfig, PushKernelArg};
+use lnl_core::{validate, Error, LayerInfo, LayerNormLinear, LayerParams, Param, Result, Strategy};
+
+use crate::device::{Device, DeviceInfo};
+use crate::errors::{self, PROVIDER};
+use crate::module_cache::{self, Kernels};
+use crate::plan::{self, Core};
+
+/// The CUDA layer. All work is queued on [`stream`](Self::stream) in order; nothing here waits
+/// for the device except the host-slice [`LayerNormLinear::forward`] (which must, to return y).
+///
+/// The context's per-slice event tracking is off (it would add hidden synchronisation and
+/// breaks graph capture): buffers used on other streams must be synchronised by the caller.
+#[derive(Debug)]
+pub struct CudaLayer {
+    device: Device,
+    stream: Arc<CudaStream>,
+    kernels: Arc<Kernels>,
+    strategy: Strategy,
+    hidden: usize,
+    out: usize,
+    eps: f32,
+    weight: CudaSlice<f32>,
+    gamma: CudaSlice<f32>,
+    beta: CudaSlice<f32>,
+    /// The bias, zeros when the layer has none (adding 0.0 changes no value).
+    bias: CudaSlice<f32>,
+    /// Intermediate buffer reused across calls: xhat [rows, H] (unfused) or (mean, rstd) per row
+    /// (fused GEMM path). Locked while a call queues its launches, so concurrent callers on the
+    /// shared stream cannot interleave between the two kernels that use it.
+    scratch: Mutex<Option<CudaSlice<f32>>>,
+}
+
+impl CudaLayer {
+    pub(crate) fn new(device: Device, params: &LayerParams, strategy: Strategy) -> Result<Self> {
+        let (h, o) = (params.hidden(), params.out());
+        validate::fits_u32(Param::Weight, o, h)?;
+        let kernels = module_cache::kernels(&device)?;
+        let name = device.info.name.clone();
+        let stream = device
+            .ctx
+            .new_stream()
+            .map_err(|e| errors::device(&name, "cuStreamCreate", e))?;
+        let up = |v: &[f32]| upload(&stream, &name, v);
+        let zeros;
+        let bias = match params.bias() {
+            Some(b) => b,
+            None => {
+                zeros = vec![0.0f32; o];
+                &zeros
+            }
+        };
+        let layer = Self {
+            weight: up(params.weight())?,
+            gamma: up(params.gamma())?,
+            beta: up(params.beta())?,
+            bias: up(bias)?,
+            device,
+            stream,
+            kernels,
+            strategy,
+            hidden: h,
+            out: o,
+            eps: params.eps(),
+            scratch: Mutex::new(None),
+        };
+        // The uploads read host memory that the caller may free after build returns.
+        layer.sync()?;
+        Ok(layer)
+    }
+
+    /// The stream every launch of this layer is queued on.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+    /// The CUDA context (the device's primary context).
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.device.ctx
+    }
+    /// Facts about the device.
+    pub fn device_info(&self) -> &DeviceInfo {
+        &self.device.info
+    }
+    /// Unfused or fused.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The kernels a call with `rows` rows launches, in order (for reports and tests).
+    pub fn launches(&self, rows: usize) -> Vec<String> {
+        if rows == 0 {
+            return Vec::new();
+        }
+        let core = plan::choose(&self.device.info, rows, self.hidden, self.out);
+        let gemv = matches!(core, Core::Gemv { .. });
+        match (self.strategy, gemv) {
+            (Strategy::Unfused, _) => vec!["layernorm".into(), format!("{}+bias", core.name())],
+            (Strategy::Fused, true) => {
+                vec![format!("{}[stats+normalise in smem]+bias", core.name())]
+            }
+            (Strategy::Fused, false) => vec![
+                "row_stats".into(),
+                format!("{}[normalise while staging]+bias", core.name()),
+            ],
+        }
+    }
+
+    /// Copies host data to a new device buffer (queued on the layer's stream).
+    pub fn upload(&self, data: &[f32]) -> Result<CudaSlice<f32>> {
+        upload(&self.stream, &self.device.info.name, data)
+    }
+
+    /// A zeroed device buffer of `len` floats; `Error::OutOfMemory` when the device has no room.
+    pub fn alloc_zeros(&self, len: usize) -> Result<CudaSlice<f32>> {
+        let bytes = len.saturating_mul(4);
+        self.stream
+            .alloc_zeros::<f32>(len)
+            .map_err(|e| errors::alloc(&self.device.info.name, bytes, e))
+    }
+
+    /// Copies a device buffer into `dst` and waits for the copy (this one synchronises).
+    pub fn download(&self, src: &CudaSlice<f32>, dst: &mut [f32]) -> Result<()> {
+        validate::check_len(Param::Output, dst.len(), src.len())?;
+        self.stream
+            .memcpy_dtoh(src, dst)
+            .map_err(|e| errors::device(&self.device.info.name, "cuMemcpyDtoHAsync", e))?;
+        self.sync()
+    }
+
+    /// Waits for all work queued on the layer's stream.
+    pub fn sync(&self) -> Result<()> {
+        self.stream
+            .synchronize()
+            .map_err(|e| errors::device(&self.device.info.name, "cuStreamSynchronize", e))
+    }
+
+    /// Sizes the reusable intermediate buffer for calls of up to `rows` rows, so that a later
+    /// call allocates nothing (do this before capturing calls into a CUDA graph).
+    pub fn prepare(&self, rows: usize) -> Result<()> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)
+    }
+
+    fn scratch_len(&self, rows: usize) -> Result<usize> {
+        if rows == 0 {
+            return Ok(0);
+        }
+        let core = plan::choose(&self.device.info, rows, self.hidden, self.out);
+        Ok(match (self.strategy, core) {
+            (Strategy::Unfused, _) => validate::checked_elems(Param::X, rows, self.hidden)?,
+            (Strategy::Fused, Core::Gemm { .. }) => validate::checked_elems(Param::Rows, rows, 2)?,
+            (Strategy::Fused, Core::Gemv { .. }) => 0,
+        })
+    }
+
+    fn ensure_scratch(&self, scratch: &mut Option<CudaSlice<f32>>, len: usize) -> Result<()> {
+        if len > scratch.as_ref().map_or(0, |s| s.len()) {
+            // The old buffer is freed in stream order, after the work that used it.
+            *scratch = None;
+            // SAFETY: every element a kernel reads from scratch is written earlier in the same
+            // call by the layernorm or row-statistics kernel, in stream order.
+            let buf = unsafe { self.stream.alloc::<f32>(len) }
+                .map_err(|e| errors::alloc(&self.device.info.name, len * 4, e))?;
+            *scratch = Some(buf);
+        }
+        Ok(())
+    }
+
+    /// `y = W·LN(x) + b` on device buffers: `x` is `[rows, hidden]`, `y` is `[rows, out]`, both
+    /// of exactly that length and on this layer's context. Queued on [`stream`](Self::stream);
+    /// returns before the device finishes. Zero rows queues nothing.
+    pub fn forward_device(
+        &self,
+        x: &CudaSlice<f32>,
+        rows: usize,
+        y: &mut CudaSlice<f32>,
+    ) -> Result<()> {
+        let (h, o) = (self.hidden, self.out);
+        validate::check_forward(h, o, rows, x.len(), y.len())?;
+        if rows == 0 {
+            return Ok(());
+        }
+        validate::fits_u32(Param::X, rows, h)?;
+        validate::fits_u32(Param::Output, rows, o)?;
+        let name = &self.device.info.name;
+        for (s, what) in [(x.context(), "x"), (y.context(), "y")] {
+            if s.cu_ctx() != self.device.ctx.cu_ctx() {
+                return Err(Error::Device {
+                    provider: PROVIDER.into(),
+                    device: name.clone(),
+                    message: format!("{what} belongs to another CUDA context"),
+                });
+            }
+        }
+        let core = plan::choose(&self.device.info, rows, h, o);
+        let (rows32, h32, o32) = (rows as u32, h as u32, o as u32);
+        let k = &self.kernels;
+        let launch_err = |what: &'static str| move |e| errors::device(name, what, e);
+
+        let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)?;
+        let row_cfg = LaunchConfig {
+            grid_dim: (plan::row_blocks(rows), 1, 1),
+            block_dim: (plan::ROW_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        // LayerNorm step: unfused writes xhat to scratch; the fused GEMM path writes only the
+        // row statistics; the fused GEMV path does it inside its one kernel.
+        match (self.strategy, core) {
+            (Strategy::Unfused, _) => {
+                let xhat = scratch.as_mut().expect("scratch sized above");
+                let mut b = self.stream.launch_builder(&k.layernorm);
+                b.arg(x).arg(&self.gamma).arg(&self.beta).arg(xhat);
+                b.arg(&rows32).arg(&h32).arg(&self.eps);
+                // SAFETY: argument list matches lnl_layernorm; x is rows*H (checked), xhat holds
+                // at least rows*H, gamma/beta hold H.
+                unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_layernorm"))?;
+            }
+            (Strategy::Fused, Core::Gemm { .. }) => {
+                let stats = scratch.as_mut().expect("scratch sized above");
+                let mut b = self.stream.launch_builder(&k.row_stats);
+                b.arg(x).arg(stats).arg(&rows32).arg(&h32).arg(&self.eps);
+                // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows.
+                unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_row_stats"))?;
+            }
+            (Strategy::Fused, Core::Gemv { .. }) => {}
+        }
+        let norm = usize::from(self.strategy == Strategy::Fused);
+        // The core's A operand: xhat for unfused, x for fused.
+        let a: &CudaSlice<f32> = match self.strategy {
+            Strategy::Unfused => scratch.as_ref().expect("scratch sized above"),
+            Strategy::Fused => x,
+        };
+        match core {
+            Core::Gemv {
+                rows_per_group,
+                threads,
+                blocks,
+                smem_bytes,
+            } => {
+                let f = &k.gemv[norm][Core::gemv_index(rows_per_group)];
+                let mut b = self.stream.launch_builder(f);
+                b.arg(a)
+                    .arg(&self.gamma)
+                    .arg(&self.beta)
+                    .arg(&self.weight)
+                    .arg(&self.bias)
+                    .arg(&mut *y);
+                b.arg(&rows32).arg(&h32).arg(&o32).arg(&self.eps);
+                let cfg = LaunchConfig {
+                    grid_dim: (blocks, 1, 1),
+                    block_dim: (threads, 1, 1),
+                    shared_mem_bytes: smem_bytes,
+                };
+                // SAFETY: argument list matches lnl_gemv_*; a is rows*H, W is O*H, bias O, y
+                // rows*O; the dynamic shared memory (R*H floats) is within the limit set at load.
+                unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemv"))?;
+            }
+            Core::Gemm { vec, blocks } => {
+                let vec =
+                    vec && aligned16(a, &self.stream) && aligned16(&self.weight, &self.stream);
+                let f = &k.gemm[norm][usize::from(vec)];
+                // The fused kernel reads (mean, rstd) from scratch; the plain one ignores it.
+                let stats: &CudaSlice<f32> = match self.strategy {
+                    Strategy::Fused => scratch.as_ref().expect("scratch sized above"),
+                    Strategy::Unfused => &self.gamma,
+                };
+                let mut b = self.stream.launch_builder(f);
+                b.arg(a).arg(&self.weight).arg(&self.bias).arg(&mut *y);
+                b.arg(&rows32).arg(&o32).arg(&h32);
+                b.arg(&self.gamma).arg(&self.beta).arg(stats);
+                let cfg = LaunchConfig {
+                    grid_dim: (blocks, 1, 1),
+                    block_dim: (plan::GEMM_THREADS, 1, 1),
+                    shared_mem_bytes: 0,
+                };
+                // SAFETY: argument list matches lnl_gemm_*; a is rows*H, W is O*H, bias O,
+                // y rows*O, stats 2*rows (fused); one block per 128x128 tile of y.
+                unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemm"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn aligned16(s: &CudaSlice<f32>, stream: &CudaStream) -> bool {
+    let (ptr, _guard) = s.device_ptr(stream);
+    ptr % 16 == 0
+}
+
+fn upload(stream: &Arc<CudaStream>, device: &str, data: &[f32]) -> Result<CudaSlice<f32>> {
+    // SAFETY: the whole buffer is written by the copy queued right after, in stream order.
+    let mut buf = unsafe { stream.alloc::<f32>(data.len()) }
+        .map_err(|e| errors::alloc(device, data.len() * 4, e))?;
+    stream
+        .memcpy_htod(data, &mut buf)
+        .map_err(|e| errors::device(device, "cuMemcpyHtoDAsync", e))?;
+    Ok(buf)
+}
+
+impl LayerNormLinear for CudaLayer {
+    fn info(&self) -> LayerInfo {
+        LayerInfo {
+            provider: PROVIDER,
+            strategy: self.strategy,
+            device: self.device.info.describe(),
+            hidden: self.hidden,
+            out: self.out,
+        }
+    }
+
+    fn compute(&self, x: &[f32], rows: usize, y: &mut [f32]) -> Result<()> {
+        let xd = self.upload(x)?;
+        // SAFETY: every element of y is written by the forward's last kernel before the copy.
+        let mut yd = unsafe { self.stream.alloc::<f32>(y.len()) }
+            .map_err(|e| errors::alloc(&self.device.info.name, y.len() * 4, e))?;
+        self.forward_device(&xd, rows, &mut yd)?;
+        self.download(&yd, y)
+    }
+}

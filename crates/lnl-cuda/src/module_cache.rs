@@ -1,0 +1,93 @@
+//! Compiled, loaded kernel modules, cached per (device, NVRTC options): NVRTC runs once per
+//! device and option set for the process, not once per layer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cudarc::driver::sys::CUfunction_attribute;
+use cudarc::driver::{CudaFunction, CudaModule};
+use cudarc::nvrtc::Ptx;
+use lnl_core::Result;
+
+use crate::device::Device;
+use crate::errors;
+use crate::kernels::{compile_options, module_source};
+use crate::nvrtc::compile_cubin;
+
+/// The loaded functions of the module.
+#[derive(Debug)]
+pub(crate) struct Kernels {
+    _module: Arc<CudaModule>,
+    pub layernorm: CudaFunction,
+    pub row_stats: CudaFunction,
+    /// `[plain, norm]` x `[scalar, vec]`.
+    pub gemm: [[CudaFunction; 2]; 2],
+    /// `[plain, norm]` x rows per group `[1, 2, 4, 8]`.
+    pub gemv: [[CudaFunction; 4]; 2],
+}
+
+type Key = (usize, Vec<String>);
+
+fn cache() -> &'static Mutex<HashMap<Key, Arc<Kernels>>> {
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Kernels>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The kernels for `device`, compiled and loaded on first use.
+pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
+    let options = compile_options(device.info.cc.0, device.info.cc.1);
+    let key = (device.info.ordinal, options.clone());
+    // Held across the compile so that concurrent first builds compile once.
+    let mut map = cache().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(k) = map.get(&key) {
+        return Ok(k.clone());
+    }
+    let compiled = compile_cubin("lnl_cuda (kernels/cuda/*.cu)", &module_source(), &options)?;
+    let name = &device.info.name;
+    let module = device
+        .ctx
+        .load_module(Ptx::from_binary(compiled.cubin))
+        .map_err(|e| errors::device(name, "cuModuleLoadData", e))?;
+    let f = |n: &str| {
+        module
+            .load_function(n)
+            .map_err(|e| errors::device(name, &format!("cuModuleGetFunction({n})"), e))
+    };
+    let gemv = [
+        [
+            f("lnl_gemv_r1_plain")?,
+            f("lnl_gemv_r2_plain")?,
+            f("lnl_gemv_r4_plain")?,
+            f("lnl_gemv_r8_plain")?,
+        ],
+        [
+            f("lnl_gemv_r1_norm")?,
+            f("lnl_gemv_r2_norm")?,
+            f("lnl_gemv_r4_norm")?,
+            f("lnl_gemv_r8_norm")?,
+        ],
+    ];
+    // The few-rows kernels keep R rows of x in dynamic shared memory: allow up to the
+    // device's opt-in limit (the launch plan never asks for more).
+    for func in gemv.iter().flatten() {
+        let static_smem = func.shared_size_bytes().unwrap_or(0).max(0) as u32;
+        let dynamic = device.info.smem_optin.saturating_sub(static_smem);
+        func.set_attribute(
+            CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+            dynamic as i32,
+        )
+        .map_err(|e| errors::device(name, "cuFuncSetAttribute(max dynamic shared)", e))?;
+    }
+    let kernels = Arc::new(Kernels {
+        layernorm: f("lnl_layernorm")?,
+        row_stats: f("lnl_row_stats")?,
+        gemm: [
+            [f("lnl_gemm_plain_scalar")?, f("lnl_gemm_plain_vec")?],
+            [f("lnl_gemm_norm_scalar")?, f("lnl_gemm_norm_vec")?],
+        ],
+        gemv,
+        _module: module,
+    });
+    map.insert(key, kernels.clone());
+    Ok(kernels)
+}

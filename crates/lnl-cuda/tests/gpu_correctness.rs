@@ -1,0 +1,134 @@
+//! Both strategies against the f64 reference with the derived tolerance, on shapes that hit
+//! every kernel path: the few-rows GEMV (R = 1, 2, 4, 8, several row groups), the tiled GEMM
+//! with 16-byte and scalar staging, edges that are not multiples of any tile. Skips without a
+//! GPU (prints why) unless LNL_REQUIRE_CUDA=1.
+
+mod common;
+
+use lnl_core::testdata::{normal_vec, random_params, SplitMix64};
+use lnl_core::{shapes, LayerNormLinear, Strategy};
+
+#[test]
+fn fixed_shapes_cover_every_path() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    let shapes: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (1, 3, 5),
+        (2, 4096, 257),    // GEMV R=2
+        (3, 7, 130),       // GEMV R=4, scalar (H % 4 != 0)
+        (5, 1000, 999),    // GEMV R=8, odd O
+        (8, 4096, 4096),   // decode shape
+        (16, 8, 16),       // the seed shape: GEMV, two row groups
+        (40, 100, 300),    // GEMV, five row groups
+        (65, 64, 200),     // GEMM (rows > 64), vec
+        (129, 1030, 1031), // GEMM scalar (H % 4 == 2), ragged tiles
+        (257, 1024, 1100), // GEMM vec, ragged tiles
+        (300, 33, 260),    // GEMM scalar, small K
+    ];
+    for (i, &(rows, h, o)) in shapes.iter().enumerate() {
+        let params = random_params(h, o, 1e-5, 100 + i as u64);
+        let x = normal_vec(rows * h, 200 + i as u64);
+        common::check_both(&p, &params, &x, rows, "fixed shape");
+    }
+}
+
+#[test]
+fn random_shapes() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    let mut rng = SplitMix64::new(0x5eed);
+    for i in 0..24 {
+        let rows = 1 + (rng.next_u64() % 300) as usize;
+        let h = 1 + (rng.next_u64() % 700) as usize;
+        let o = 1 + (rng.next_u64() % 700) as usize;
+        let params = random_params(h, o, 1e-5, 1000 + i);
+        // Non-zero mean and non-unit scale, different per test.
+        let (shift, scale) = (rng.normal() as f32 * 3.0, 0.1 + rng.uniform() as f32 * 5.0);
+        let x: Vec<f32> = normal_vec(rows * h, 2000 + i)
+            .iter()
+            .map(|v| v * scale + shift)
+            .collect();
+        common::check_both(&p, &params, &x, rows, "random shape");
+    }
+}
+
+#[test]
+fn suite_shapes_small_enough_for_the_reference() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    for s in shapes::SUITE
+        .iter()
+        .filter(|s| s.rows <= 8 || s.rows * s.hidden * s.out <= 1 << 24)
+    {
+        let params = random_params(s.hidden, s.out, 1e-5, 7);
+        let x = normal_vec(s.rows * s.hidden, 8);
+        common::check_both(&p, &params, &x, s.rows, s.name);
+    }
+}
+
+#[test]
+fn host_forward_matches_device_forward_and_zero_rows_is_a_no_op() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    let params = random_params(96, 40, 1e-5, 3);
+    for s in Strategy::ALL {
+        let layer = p.build_layer(&params, s).unwrap();
+        assert!(layer.forward(&[], 0).unwrap().is_empty());
+        let empty = layer.alloc_zeros(0).unwrap();
+        let mut y0 = layer.alloc_zeros(0).unwrap();
+        layer.forward_device(&empty, 0, &mut y0).unwrap();
+        let x = normal_vec(12 * 96, 4);
+        let host = layer.forward(&x, 12).unwrap();
+        let dev = common::run_poisoned(&layer, &x, 12, 40);
+        assert_eq!(host, dev, "{s}");
+    }
+}
+
+#[test]
+fn seed_shape_fused_is_one_launch() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    let s = shapes::SEED;
+    let params = random_params(s.hidden, s.out, 1e-5, 1);
+    let fused = p.build_layer(&params, Strategy::Fused).unwrap();
+    assert_eq!(
+        fused.launches(s.rows).len(),
+        1,
+        "{:?}",
+        fused.launches(s.rows)
+    );
+    let unfused = p.build_layer(&params, Strategy::Unfused).unwrap();
+    assert_eq!(
+        unfused.launches(s.rows).len(),
+        2,
+        "{:?}",
+        unfused.launches(s.rows)
+    );
+}
+
+#[test]
+fn layer_without_bias() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    let base = random_params(50, 70, 1e-5, 9);
+    let params = lnl_core::LayerParams::new(
+        50,
+        70,
+        base.weight().to_vec(),
+        base.gamma().to_vec(),
+        base.beta().to_vec(),
+        None,
+        1e-3,
+    )
+    .unwrap();
+    for rows in [3, 100] {
+        common::check_both(&p, &params, &normal_vec(rows * 50, 10), rows, "no bias");
+    }
+}
