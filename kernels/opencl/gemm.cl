@@ -2,7 +2,8 @@
 //
 // Tile BM x BN per work-group, BK deep; each work-item owns a TM x TN block of y, held as
 // TM/4 x TN/4 float4 groups spread BM/(TM/4) apart so that local-memory reads are conflict-free
-// broadcasts. Both operands are staged transposed into local memory (k-major); the next tile's
+// broadcasts (16-byte aligned float4 reads: offsets are multiples of 4, the arrays aligned).
+// Both operands are staged transposed into local memory (k-major); the next tile's
 // global loads are issued before the current tile's FMAs (register double buffering).
 // Compile-time: GEMM_BM, GEMM_BN, GEMM_BK, GEMM_TM, GEMM_TN (TM, TN multiples of 4).
 
@@ -109,10 +110,12 @@ inline void gemm_body(const bool fused, const __global float *a, const __global 
             float af[GEMM_TM], bf[GEMM_TN];
 #pragma unroll
             for (uint i = 0; i < G_VM; ++i)
-                vstore4(vload4(0, as + kk * G_LDA + ty * 4 + i * (GEMM_BM / G_VM)), i, af);
+                vstore4(*(__local const float4 *)(as + kk * G_LDA + ty * 4 + i * (GEMM_BM / G_VM)),
+                        i, af);
 #pragma unroll
             for (uint j = 0; j < G_VN; ++j)
-                vstore4(vload4(0, ws + kk * G_LDW + tx * 4 + j * (GEMM_BN / G_VN)), j, bf);
+                vstore4(*(__local const float4 *)(ws + kk * G_LDW + tx * 4 + j * (GEMM_BN / G_VN)),
+                        j, bf);
 #pragma unroll
             for (uint i = 0; i < GEMM_TM; ++i)
 #pragma unroll
@@ -121,17 +124,31 @@ inline void gemm_body(const bool fused, const __global float *a, const __global 
         }
     }
 
-    // Epilogue: bias, then store what lies inside y.
+    // Epilogue: bias, then store what lies inside y (float4 stores when rows of y are aligned).
+    const bool vec_y = (n_len & 3u) == 0;
 #pragma unroll
     for (uint i = 0; i < GEMM_TM; ++i) {
         const uint m = m0 + ty * 4 + (i / 4) * (GEMM_BM / G_VM) + (i % 4);
         if (m >= m_len)
             continue;
+        __global float *yrow = y + (size_t)m * n_len;
 #pragma unroll
-        for (uint j = 0; j < GEMM_TN; ++j) {
-            const uint n = n0 + tx * 4 + (j / 4) * (GEMM_BN / G_VN) + (j % 4);
-            if (n < n_len)
-                y[(size_t)m * n_len + n] = acc[i][j] + bias[n];
+        for (uint jg = 0; jg < G_VN; ++jg) {
+            const uint n = n0 + tx * 4 + jg * (GEMM_BN / G_VN);
+            const float4 v = (float4)(acc[i][4 * jg], acc[i][4 * jg + 1], acc[i][4 * jg + 2],
+                                      acc[i][4 * jg + 3]);
+            if (vec_y && n < n_len) {
+                *(__global float4 *)(yrow + n) = v + *(const __global float4 *)(bias + n);
+            } else {
+                if (n < n_len)
+                    yrow[n] = v.x + bias[n];
+                if (n + 1 < n_len)
+                    yrow[n + 1] = v.y + bias[n + 1];
+                if (n + 2 < n_len)
+                    yrow[n + 2] = v.z + bias[n + 2];
+                if (n + 3 < n_len)
+                    yrow[n + 3] = v.w + bias[n + 3];
+            }
         }
     }
 }
@@ -140,8 +157,8 @@ __kernel void gemm_unfused(const __global float *xhat, const __global float *w,
                            const __global float *bias, __global float *y, uint m_len, uint n_len,
                            uint k_len)
 {
-    __local float as[GEMM_BK * G_LDA];
-    __local float ws[GEMM_BK * G_LDW];
+    __local float as[GEMM_BK * G_LDA] __attribute__((aligned(16)));
+    __local float ws[GEMM_BK * G_LDW] __attribute__((aligned(16)));
     gemm_body(false, xhat, 0, 0, 0, w, bias, y, m_len, n_len, k_len, as, ws);
 }
 
@@ -150,7 +167,7 @@ __kernel void gemm_fused(const __global float *x, const __global float2 *stats,
                          const __global float *w, const __global float *bias, __global float *y,
                          uint m_len, uint n_len, uint k_len)
 {
-    __local float as[GEMM_BK * G_LDA];
-    __local float ws[GEMM_BK * G_LDW];
+    __local float as[GEMM_BK * G_LDA] __attribute__((aligned(16)));
+    __local float ws[GEMM_BK * G_LDW] __attribute__((aligned(16)));
     gemm_body(true, x, stats, gamma, beta, w, bias, y, m_len, n_len, k_len, as, ws);
 }

@@ -42,7 +42,7 @@ inline void gemv_body(const bool fused, const __global float *a, const __global 
             if (fused && r < rows)
                 v = stage_a(v, true, stats[r0 + r], fetch4(gamma, 1, k_len, 0, k, vec),
                             fetch4(beta, 1, k_len, 0, k, vec));
-            vstore4(v, 0, buf + idx);
+            *(__local float4 *)(buf + idx) = v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 #pragma unroll
@@ -57,7 +57,7 @@ inline void gemv_body(const bool fused, const __global float *a, const __global 
 #pragma unroll
                 for (uint r = 0; r < GEMV_R; ++r) {
                     if (r < rows) {
-                        const float4 xv = vload4(0, buf + r * GEMV_KC + kk);
+                        const float4 xv = *(__local const float4 *)(buf + r * GEMV_KC + kk);
 #pragma unroll
                         for (uint j = 0; j < GEMV_OPT; ++j) {
                             float s = acc[r][j];
@@ -99,7 +99,7 @@ __kernel void gemv_unfused(const __global float *xhat, const __global float *w,
                            const __global float *bias, __global float *y, uint m_len, uint n_len,
                            uint k_len)
 {
-    __local float buf[V_BUF_LEN];
+    __local float buf[V_BUF_LEN] __attribute__((aligned(16)));
     gemv_body(false, xhat, 0, 0, 0, w, bias, y, m_len, n_len, k_len, buf);
 }
 
@@ -108,6 +108,6 @@ __kernel void gemv_fused(const __global float *x, const __global float2 *stats,
                          const __global float *w, const __global float *bias, __global float *y,
                          uint m_len, uint n_len, uint k_len)
 {
-    __local float buf[V_BUF_LEN];
+    __local float buf[V_BUF_LEN] __attribute__((aligned(16)));
     gemv_body(true, x, stats, gamma, beta, w, bias, y, m_len, n_len, k_len, buf);
 }

@@ -174,3 +174,43 @@ fn layer_reports_its_provider_and_device() {
     );
     assert!(!info.device.is_empty());
 }
+
+/// The configuration an H100-class GPU gets (128x128 tiles, 8x8 per work-item, 256-wide GEMV),
+/// run here on whatever device there is (PoCL in CI), so that its index arithmetic is tested
+/// where there is no GPU.
+#[test]
+fn gpu_sized_configuration_is_correct_here() {
+    let gpu = lnl_opencl::DeviceLimits {
+        is_gpu: true,
+        max_work_group: 1024,
+        max_items_dim0: 1024,
+        local_mem_bytes: 48 * 1024,
+    };
+    let cfg = lnl_opencl::KernelConfig::candidates(&gpu)[0];
+    assert_eq!(cfg.gemm.tm, 8, "{cfg:?}");
+    for (i, &(rows, h, o)) in [
+        (3, 1030, 70),
+        (16, 64, 33),
+        (150, 131, 260),
+        (129, 256, 128),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let params = random_params(h, o, 1e-5, 500 + i as u64);
+        let (adv, adv_rows) = adversarial_rows(h, 600 + i as u64);
+        let mut x = normal_vec(rows * h, 700 + i as u64);
+        let n = adv.len().min(x.len());
+        x[..n].copy_from_slice(&adv[..n]);
+        let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
+        for s in Strategy::ALL {
+            let l = lnl_opencl::OpenClLayer::with_config(&params, s, cfg).unwrap();
+            let y = l.forward(&x, rows).unwrap();
+            let report = lnl_core::tolerance::check(&exp, &y);
+            assert!(
+                report.passed(),
+                "{s} rows {rows} H {h} O {o} ({adv_rows} adversarial): {report}"
+            );
+        }
+    }
+}
