@@ -2,6 +2,8 @@
 //! (as burn runs one test suite per backend).
 #![allow(dead_code)]
 
+pub mod cases;
+
 use layernorm_linear::{registry, Provider};
 
 /// Every compiled-in provider that can run here. Unavailable ones are skipped with a printed
