@@ -19,7 +19,12 @@ pub fn load(s: &[f32]) -> f32x8 {
 #[inline(always)]
 pub fn store(v: f32x8, out: &mut [f32]) {
     let a = v.to_array();
-    out.copy_from_slice(&a[..out.len()]);
+    let n = out.len();
+    match <&mut [f32; LANES]>::try_from(&mut *out) {
+        // One vector store; the general copy below would be a `memcpy` call.
+        Ok(full) => *full = a,
+        Err(_) => out.copy_from_slice(&a[..n]),
+    }
 }
 
 /// `gamma * ((x - mean) * rstd) + beta`, lane by lane. The only place the LayerNorm output is
