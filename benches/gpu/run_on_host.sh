@@ -16,6 +16,13 @@ if [[ $stages == *" tests "* ]]; then
     echo "== test $(basename "$t")"
     timeout 300 "$t" 2>&1 | tail -n 25 | tee -a "$out/tests.log" || status=1
   done
+  # Every GEMM tile, not only the ones the automatic choice picks for the test shapes.
+  for tile in 128x128x8 128x128x16 64x128x8; do
+    echo "== test gpu_correctness, gpu_robustness with LNL_CUDA_GEMM_TILE=$tile"
+    for t in gpu_correctness gpu_robustness; do
+      LNL_CUDA_GEMM_TILE=$tile timeout 300 "$dir/tests/$t" 2>&1 | tail -n 3 | tee -a "$out/tests.log" || status=1
+    done
+  done
 fi
 if [[ $stages == *" sanitize "* ]]; then
   # The many-rows test takes minutes under instrumentation; the rest covers every kernel path.
@@ -36,6 +43,33 @@ if [[ $stages == *" resources "* ]]; then
   "$dir/cuda_bench" --dump-source /tmp/lnl_cuda_module.cu
   nvcc -arch=sm_90 -std=c++17 -cubin -Xptxas -v -o /tmp/lnl.cubin /tmp/lnl_cuda_module.cu 2>&1 |
     grep -E "Compiling entry|Used|spill" | sed 's/ptxas info    : //' | tee "$out/resources.log"
+fi
+if [[ $stages == *" profile "* ]]; then
+  echo "== ncu (few-rows kernels, row kernels; --quick bench)"
+  timeout 300 ncu --clock-control none --kernel-name regex:'lnl_(gemv|tiny|layernorm|row_stats)' --launch-count 60 \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread \
+    "$dir/cuda_bench" --quick --shapes seed,decode1,decode8,large4096 > "$out/ncu.log" 2>&1
+  python3 - "$out/ncu.log" <<'PY'
+import re, sys
+cur = None
+rows = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"\s+(lnl_\w+)", line)
+    if m:
+        cur = m.group(1)
+        continue
+    m = re.match(r"\s+(\S+)\s+(\S+)\s+([\d.,]+)\s*$", line)
+    if cur and m:
+        rows.setdefault(cur, {}).setdefault(m.group(1), []).append(m.group(2) + " " + m.group(3))
+for k, v in rows.items():
+    print(k, {mk: mv[-1] for mk, mv in v.items()})
+PY
+fi
+if [[ $stages == *" variants "* ]]; then
+  for tile in 128x128x8 128x128x16 64x128x8; do
+    echo "== cuda_bench GEMM tile $tile"
+    LNL_CUDA_GEMM_TILE=$tile timeout 200 "$dir/cuda_bench" --shapes mid512,large4096,ffn8192 --json "$out/ours_$tile.json" 2>&1 | tail -n 4
+  done
 fi
 if [[ $stages == *" bench "* ]]; then
   echo "== cuda_bench"

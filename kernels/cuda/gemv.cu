@@ -1,15 +1,17 @@
-// The few-rows path (decode, tiny shapes): memory-bound on W, so W is streamed once with 16-byte
-// loads while the rows of x sit in shared memory.
+// The few-rows path (decode): memory-bound on W, so W is streamed once with 16-byte loads while
+// the rows of x sit in shared memory.
 //
-// A block stages R rows of x into shared memory; each warp then owns GEMV_OPW consecutive
-// outputs at a time and walks H with all 32 lanes (GEMV_UNROLL 16-byte W loads per output in
-// flight per lane), keeping R x GEMV_OPW accumulators, reduced across the warp at the end.
-// Blocks are persistent over outputs so x is staged once per block, not once per output tile.
+// A block stages R rows of x into shared memory, one warp per row. Each warp then owns
+// GEMV_OPW consecutive outputs at a time and walks H with all 32 lanes (GEMV_UNROLL 16-byte W
+// loads per output in flight per lane), keeping R x GEMV_OPW accumulators, reduced across the
+// warp at the end. Blocks are persistent (one per SM at most) so x is staged once per block;
+// output tasks are dealt round-robin over blocks so every SM streams its share of W.
 //
-// NORM = false (unfused): the staged rows are xhat, written by lnl_layernorm.
-// NORM = true (fused, one launch): the staged rows are x; each row's statistics are computed
-// from shared memory (one warp per row, warp_row_stats) and the rows are normalised in place,
-// so xhat exists only in shared memory. More than R rows are taken R at a time.
+// NORM = false (unfused): the staged rows are xhat, written by lnl_layernorm; y = acc + bias.
+// NORM = true (fused, one launch): the staged rows are x; the warp that staged a row computes its
+// statistics from shared memory (warp_row_stats) and centres and scales it in place,
+// (x - mean) * rstd; W is W' = W diag(gamma) and bias is c = W beta + b (folded at build). The
+// normalised tensor exists only in shared memory. More than R rows are taken R at a time.
 
 #define GEMV_OPW 2
 #define GEMV_UNROLL 4
@@ -19,15 +21,14 @@ __device__ __forceinline__ float dot4(float4 w, float4 x, float acc) {
 }
 
 template <int R, bool NORM>
-__device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const float* __restrict__ gamma,
-                                          const float* __restrict__ beta, const float* __restrict__ W,
+__device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const float* __restrict__ W,
                                           const float* __restrict__ bias, float* __restrict__ y,
                                           u32 rows, u32 H, u32 O, float eps) {
     extern __shared__ __align__(16) float xs[];  // R * H floats
-    __shared__ float s_mean[R], s_rstd[R];
     const u32 tid = threadIdx.x, lane = tid & 31u, warp = tid / 32, nwarps = blockDim.x / 32;
-    const bool vec = (H & 3u) == 0;  // rows of x, xs, W and gamma/beta are then 16-byte aligned
-    const size_t first_o = ((size_t)blockIdx.x * nwarps + warp) * GEMV_OPW;
+    const bool vec = (H & 3u) == 0;  // rows of x, xs and W are then 16-byte aligned
+    // Task t (outputs GEMV_OPW*t ...) runs on block t % gridDim.x, warp t / gridDim.x (mod).
+    const size_t first_o = ((size_t)warp * gridDim.x + blockIdx.x) * GEMV_OPW;
     const size_t o_stride = (size_t)gridDim.x * nwarps * GEMV_OPW;
 
     // Ask L2 for the start of this warp's first W rows now, so HBM streams while x is staged.
@@ -41,41 +42,31 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
 
     for (u32 r0 = 0; r0 < rows; r0 += R) {
         const u32 nr = min((u32)R, rows - r0);
-        const float* xg = x + (size_t)r0 * H;
-        // Stage: rows [r0, r0 + nr) of x (or xhat), zeros for the unused rows of the group.
-        if (vec) {
-            const u32 n4 = R * H / 4, valid4 = nr * H / 4;
-            float4* xs4 = reinterpret_cast<float4*>(xs);
-            for (u32 i = tid; i < n4; i += blockDim.x)
-                xs4[i] = i < valid4 ? ldg4(xg + 4 * (size_t)i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        } else {
-            for (u32 i = tid; i < R * H; i += blockDim.x) xs[i] = i < nr * H ? xg[i] : 0.0f;
+        // Stage: warp r copies row r0 + r (zeros past the last row), then, fused, normalises it.
+        for (u32 r = warp; r < (u32)R; r += nwarps) {
+            float* dst = xs + (size_t)r * H;
+            const float* src = x + (size_t)(r0 + r) * H;
+            const bool live = r < nr;
+            if (vec) {
+                float4* d4 = reinterpret_cast<float4*>(dst);
+                for (u32 i = lane; i < H / 4; i += 32)
+                    d4[i] = live ? ldg4(src + 4 * i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            } else {
+                for (u32 i = lane; i < H; i += 32) dst[i] = live ? src[i] : 0.0f;
+            }
+            if (NORM && live) {
+                __syncwarp();
+                const RowStats st = warp_row_stats(dst, H, eps);
+                __syncwarp();  // every lane has read the row before it is overwritten
+                if (vec) {
+                    float4* d4 = reinterpret_cast<float4*>(dst);
+                    for (u32 i = lane; i < H / 4; i += 32) d4[i] = centre_scale4(d4[i], st.mean, st.rstd);
+                } else {
+                    for (u32 i = lane; i < H; i += 32) dst[i] = (dst[i] - st.mean) * st.rstd;
+                }
+            }
         }
         __syncthreads();
-        if (NORM) {
-            for (u32 r = warp; r < nr; r += nwarps) {
-                const RowStats st = warp_row_stats(xs + (size_t)r * H, H, eps);
-                if (lane == 0) {
-                    s_mean[r] = st.mean;
-                    s_rstd[r] = st.rstd;
-                }
-            }
-            __syncthreads();
-            if (vec) {
-                const u32 h4n = H / 4;
-                float4* xs4 = reinterpret_cast<float4*>(xs);
-                for (u32 i = tid; i < nr * h4n; i += blockDim.x) {
-                    const u32 r = i / h4n, h = 4 * (i % h4n);
-                    xs4[i] = ln_apply4(xs4[i], s_mean[r], s_rstd[r], ldg4(gamma + h), ldg4(beta + h));
-                }
-            } else {
-                for (u32 i = tid; i < nr * H; i += blockDim.x) {
-                    const u32 r = i / H, h = i % H;
-                    xs[i] = ln_apply(xs[i], s_mean[r], s_rstd[r], gamma[h], beta[h]);
-                }
-            }
-            __syncthreads();
-        }
 
         for (size_t o0 = first_o; o0 < O; o0 += o_stride) {
             float acc[GEMV_OPW][R];
@@ -142,12 +133,11 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
     }
 }
 
-#define LNL_GEMV(NAME, R, NORM)                                                                   \
-    extern "C" __global__ void __launch_bounds__(512)                                             \
-        NAME(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta, \
-             const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y,  \
-             u32 rows, u32 h, u32 o, float eps) {                                                 \
-        gemv_rows<R, NORM>(x, gamma, beta, w, bias, y, rows, h, o, eps);                          \
+#define LNL_GEMV(NAME, R, NORM)                                                                    \
+    extern "C" __global__ void __launch_bounds__(512)                                              \
+        NAME(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias, \
+             float* __restrict__ y, u32 rows, u32 h, u32 o, float eps) {                           \
+        gemv_rows<R, NORM>(x, w, bias, y, rows, h, o, eps);                                        \
     }
 
 LNL_GEMV(lnl_gemv_r1_plain, 1, false)

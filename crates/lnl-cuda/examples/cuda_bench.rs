@@ -48,6 +48,11 @@ fn reps_for(one_s: f64, budget_s: f64, min: usize, max: usize) -> usize {
     ((budget_s / one_s.max(1e-7)) as usize).clamp(min, max)
 }
 
+/// `--quick`: a handful of runs only (for profilers, which replay every launch).
+fn quick() -> bool {
+    std::env::args().any(|a| a == "--quick")
+}
+
 fn time_layer(
     layer: &CudaLayer,
     x: &CudaSlice<f32>,
@@ -64,13 +69,18 @@ fn time_layer(
     let (e0, e1) = (ev()?, ev()?);
     // Warm-up (module already loaded at build; this warms clocks, caches, TLBs).
     let t = Instant::now();
-    for _ in 0..5 {
+    let warm = if quick() { 1 } else { 5 };
+    for _ in 0..warm {
         layer.forward_device(x, rows, y)?;
     }
     layer.sync()?;
-    let one = t.elapsed().as_secs_f64() / 5.0;
+    let one = t.elapsed().as_secs_f64() / warm as f64;
 
-    let n = reps_for(one, 0.6, 15, 2000);
+    let n = if quick() {
+        3
+    } else {
+        reps_for(one, 0.6, 15, 2000)
+    };
     let mut per_call = Vec::with_capacity(n);
     for _ in 0..n {
         e0.record(&stream).map_err(err)?;
@@ -97,7 +107,11 @@ fn time_layer(
         graph.launch().map_err(err)?;
     }
     layer.sync()?;
-    let m = reps_for(one * GRAPH_CALLS as f64, 0.6, 10, 500);
+    let m = if quick() {
+        2
+    } else {
+        reps_for(one * GRAPH_CALLS as f64, 0.6, 10, 500)
+    };
     let mut replays = Vec::with_capacity(m);
     for _ in 0..m {
         e0.record(&stream).map_err(err)?;

@@ -2,7 +2,7 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 6] = [
+pub const SOURCES: [(&str, &str); 7] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "row_stats.cu",
@@ -18,25 +18,40 @@ pub const SOURCES: [(&str, &str); 6] = [
     ),
     ("gemm.cu", include_str!("../../../kernels/cuda/gemm.cu")),
     ("gemv.cu", include_str!("../../../kernels/cuda/gemv.cu")),
+    ("tiny.cu", include_str!("../../../kernels/cuda/tiny.cu")),
+];
+
+/// GEMM tile shapes compiled into the module, as `(suffix, BM, BN, BK)`.
+pub const GEMM_TILES: [(&str, usize, usize, usize); 3] = [
+    ("128x128x8", 128, 128, 8),
+    ("128x128x16", 128, 128, 16),
+    ("64x128x8", 64, 128, 8),
 ];
 
 /// Every `extern "C"` kernel the module must export.
-pub const KERNEL_NAMES: [&str; 14] = [
-    "lnl_layernorm",
-    "lnl_row_stats",
-    "lnl_gemm_plain_vec",
-    "lnl_gemm_plain_scalar",
-    "lnl_gemm_norm_vec",
-    "lnl_gemm_norm_scalar",
-    "lnl_gemv_r1_plain",
-    "lnl_gemv_r2_plain",
-    "lnl_gemv_r4_plain",
-    "lnl_gemv_r8_plain",
-    "lnl_gemv_r1_norm",
-    "lnl_gemv_r2_norm",
-    "lnl_gemv_r4_norm",
-    "lnl_gemv_r8_norm",
-];
+pub fn kernel_names() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "lnl_layernorm",
+        "lnl_row_stats",
+        "lnl_tiny_plain",
+        "lnl_tiny_norm_w8",
+        "lnl_tiny_norm_w32",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for kind in ["plain", "norm"] {
+        for r in [1, 2, 4, 8] {
+            names.push(format!("lnl_gemv_r{r}_{kind}"));
+        }
+        for load in ["scalar", "vec"] {
+            for (tile, ..) in GEMM_TILES {
+                names.push(format!("lnl_gemm_{kind}_{load}_{tile}"));
+            }
+        }
+    }
+    names
+}
 
 /// The module's source: every file of [`SOURCES`], each preceded by a `#line` directive so that
 /// NVRTC's log names the original file and line.

@@ -25,11 +25,13 @@ pub struct CudaLayer {
     hidden: usize,
     out: usize,
     eps: f32,
+    /// Unfused: W. Fused: W' = W diag(gamma) (gamma folded in at build).
     weight: CudaSlice<f32>,
-    gamma: CudaSlice<f32>,
-    beta: CudaSlice<f32>,
-    /// The bias, zeros when the layer has none (adding 0.0 changes no value).
+    /// Unfused: b, zeros when the layer has none (adding 0.0 changes no value).
+    /// Fused: c = W beta + b (beta folded in at build, summed in f64).
     bias: CudaSlice<f32>,
+    /// Unfused only: gamma and beta for the LayerNorm kernel.
+    ln_params: Option<(CudaSlice<f32>, CudaSlice<f32>)>,
     /// Intermediate buffer reused across calls: xhat [rows, H] (unfused) or (mean, rstd) per row
     /// (fused GEMM path). Locked while a call queues its launches, so concurrent callers on the
     /// shared stream cannot interleave between the two kernels that use it.
@@ -47,19 +49,23 @@ impl CudaLayer {
             .new_stream()
             .map_err(|e| errors::device(&name, "cuStreamCreate", e))?;
         let up = |v: &[f32]| upload(&stream, &name, v);
-        let zeros;
-        let bias = match params.bias() {
-            Some(b) => b,
-            None => {
-                zeros = vec![0.0f32; o];
-                &zeros
+        let (weight, bias, ln_params) = match strategy {
+            Strategy::Unfused => {
+                let bias = params
+                    .bias()
+                    .map_or_else(|| vec![0.0f32; o], <[f32]>::to_vec);
+                let ln = (up(params.gamma())?, up(params.beta())?);
+                (up(params.weight())?, up(&bias)?, Some(ln))
+            }
+            Strategy::Fused => {
+                let (w, c) = fold_gamma_beta(params);
+                (up(&w)?, up(&c)?, None)
             }
         };
         let layer = Self {
-            weight: up(params.weight())?,
-            gamma: up(params.gamma())?,
-            beta: up(params.beta())?,
-            bias: up(bias)?,
+            weight,
+            bias,
+            ln_params,
             device,
             stream,
             kernels,
@@ -154,7 +160,7 @@ impl CudaLayer {
         Ok(match (self.strategy, core) {
             (Strategy::Unfused, _) => validate::checked_elems(Param::X, rows, self.hidden)?,
             (Strategy::Fused, Core::Gemm { .. }) => validate::checked_elems(Param::Rows, rows, 2)?,
-            (Strategy::Fused, Core::Gemv { .. }) => 0,
+            (Strategy::Fused, _) => 0,
         })
     }
 
@@ -210,12 +216,16 @@ impl CudaLayer {
             shared_mem_bytes: 0,
         };
         // LayerNorm step: unfused writes xhat to scratch; the fused GEMM path writes only the
-        // row statistics; the fused GEMV path does it inside its one kernel.
+        // row statistics; the fused tiny and GEMV paths do it inside their one kernel.
         match (self.strategy, core) {
             (Strategy::Unfused, _) => {
+                let (gamma, beta) = self
+                    .ln_params
+                    .as_ref()
+                    .expect("unfused layers keep gamma, beta");
                 let xhat = scratch.as_mut().expect("scratch sized above");
                 let mut b = self.stream.launch_builder(&k.layernorm);
-                b.arg(x).arg(&self.gamma).arg(&self.beta).arg(xhat);
+                b.arg(x).arg(gamma).arg(beta).arg(xhat);
                 b.arg(&rows32).arg(&h32).arg(&self.eps);
                 // SAFETY: argument list matches lnl_layernorm; x is rows*H (checked), xhat holds
                 // at least rows*H, gamma/beta hold H.
@@ -228,7 +238,7 @@ impl CudaLayer {
                 // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_row_stats"))?;
             }
-            (Strategy::Fused, Core::Gemv { .. }) => {}
+            (Strategy::Fused, _) => {}
         }
         let norm = usize::from(self.strategy == Strategy::Fused);
         // The core's A operand: xhat for unfused, x for fused.
@@ -236,56 +246,86 @@ impl CudaLayer {
             Strategy::Unfused => scratch.as_ref().expect("scratch sized above"),
             Strategy::Fused => x,
         };
-        match core {
+        let (f, cfg) = match core {
+            Core::Tiny { narrow, smem_bytes } => {
+                let which = if norm == 0 {
+                    0
+                } else if narrow {
+                    1
+                } else {
+                    2
+                };
+                let cfg = LaunchConfig {
+                    grid_dim: (1, 1, 1),
+                    block_dim: (Core::tiny_threads(), 1, 1),
+                    shared_mem_bytes: smem_bytes,
+                };
+                (&k.tiny[which], cfg)
+            }
             Core::Gemv {
                 rows_per_group,
                 threads,
                 blocks,
                 smem_bytes,
             } => {
-                let f = &k.gemv[norm][Core::gemv_index(rows_per_group)];
-                let mut b = self.stream.launch_builder(f);
-                b.arg(a)
-                    .arg(&self.gamma)
-                    .arg(&self.beta)
-                    .arg(&self.weight)
-                    .arg(&self.bias)
-                    .arg(&mut *y);
-                b.arg(&rows32).arg(&h32).arg(&o32).arg(&self.eps);
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, 1, 1),
                     block_dim: (threads, 1, 1),
                     shared_mem_bytes: smem_bytes,
                 };
-                // SAFETY: argument list matches lnl_gemv_*; a is rows*H, W is O*H, bias O, y
-                // rows*O; the dynamic shared memory (R*H floats) is within the limit set at load.
-                unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemv"))?;
+                (&k.gemv[norm][Core::gemv_index(rows_per_group)], cfg)
             }
-            Core::Gemm { vec, blocks } => {
+            Core::Gemm { vec, tile, blocks } => {
                 let vec =
                     vec && aligned16(a, &self.stream) && aligned16(&self.weight, &self.stream);
-                let f = &k.gemm[norm][usize::from(vec)];
                 // The fused kernel reads (mean, rstd) from scratch; the plain one ignores it.
                 let stats: &CudaSlice<f32> = match self.strategy {
                     Strategy::Fused => scratch.as_ref().expect("scratch sized above"),
-                    Strategy::Unfused => &self.gamma,
+                    Strategy::Unfused => &self.bias,
                 };
-                let mut b = self.stream.launch_builder(f);
+                let mut b = self
+                    .stream
+                    .launch_builder(&k.gemm[norm][usize::from(vec)][tile]);
                 b.arg(a).arg(&self.weight).arg(&self.bias).arg(&mut *y);
-                b.arg(&rows32).arg(&o32).arg(&h32);
-                b.arg(&self.gamma).arg(&self.beta).arg(stats);
+                b.arg(&rows32).arg(&o32).arg(&h32).arg(stats);
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, 1, 1),
-                    block_dim: (plan::GEMM_THREADS, 1, 1),
+                    block_dim: (Core::gemm_threads(tile), 1, 1),
                     shared_mem_bytes: 0,
                 };
                 // SAFETY: argument list matches lnl_gemm_*; a is rows*H, W is O*H, bias O,
-                // y rows*O, stats 2*rows (fused); one block per 128x128 tile of y.
+                // y rows*O, stats 2*rows (fused); one block per output tile of y.
                 unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemm"))?;
+                return Ok(());
             }
-        }
+        };
+        let mut b = self.stream.launch_builder(f);
+        b.arg(a).arg(&self.weight).arg(&self.bias).arg(&mut *y);
+        b.arg(&rows32).arg(&h32).arg(&o32).arg(&self.eps);
+        // SAFETY: argument list matches lnl_tiny_* / lnl_gemv_*; a is rows*H, W is O*H, bias O,
+        // y rows*O; the dynamic shared memory is within the limit set at module load.
+        unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_tiny/lnl_gemv"))?;
         Ok(())
     }
+}
+
+/// The fused layer's weights: W' = W diag(gamma) (each product rounded once, as an f32
+/// multiply would) and c = W beta + b summed in f64, so the fused kernels only centre and scale.
+fn fold_gamma_beta(params: &LayerParams) -> (Vec<f32>, Vec<f32>) {
+    let h = params.hidden();
+    let (g, beta) = (params.gamma(), params.beta());
+    let mut w = Vec::with_capacity(params.weight().len());
+    let mut c = Vec::with_capacity(params.out());
+    for (o, row) in params.weight().chunks_exact(h).enumerate() {
+        w.extend(row.iter().zip(g).map(|(&a, &b)| a * b));
+        let wb: f64 = row
+            .iter()
+            .zip(beta)
+            .map(|(&a, &b)| a as f64 * b as f64)
+            .sum();
+        c.push((wb + params.bias().map_or(0.0, |b| b[o] as f64)) as f32);
+    }
+    (w, c)
 }
 
 fn aligned16(s: &CudaSlice<f32>, stream: &CudaStream) -> bool {

@@ -11,19 +11,22 @@ use lnl_core::Result;
 
 use crate::device::Device;
 use crate::errors;
-use crate::kernels::{compile_options, module_source};
+use crate::kernels::{compile_options, module_source, GEMM_TILES};
 use crate::nvrtc::compile_cubin;
 
-/// The loaded functions of the module.
+/// The loaded functions of the module. Index `[0]` is the plain (unfused) variant, `[1]` the
+/// normalising (fused) one.
 #[derive(Debug)]
 pub(crate) struct Kernels {
     _module: Arc<CudaModule>,
     pub layernorm: CudaFunction,
     pub row_stats: CudaFunction,
-    /// `[plain, norm]` x `[scalar, vec]`.
-    pub gemm: [[CudaFunction; 2]; 2],
+    /// `[plain, norm]` x `[scalar, vec]` x tile (`GEMM_TILES` order).
+    pub gemm: [[Vec<CudaFunction>; 2]; 2],
     /// `[plain, norm]` x rows per group `[1, 2, 4, 8]`.
-    pub gemv: [[CudaFunction; 4]; 2],
+    pub gemv: [Vec<CudaFunction>; 2],
+    /// `[plain, norm with 8-lane row groups, norm with 32-lane row groups]`.
+    pub tiny: [CudaFunction; 3],
 }
 
 type Key = (usize, Vec<String>);
@@ -53,23 +56,27 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
             .load_function(n)
             .map_err(|e| errors::device(name, &format!("cuModuleGetFunction({n})"), e))
     };
-    let gemv = [
-        [
-            f("lnl_gemv_r1_plain")?,
-            f("lnl_gemv_r2_plain")?,
-            f("lnl_gemv_r4_plain")?,
-            f("lnl_gemv_r8_plain")?,
-        ],
-        [
-            f("lnl_gemv_r1_norm")?,
-            f("lnl_gemv_r2_norm")?,
-            f("lnl_gemv_r4_norm")?,
-            f("lnl_gemv_r8_norm")?,
-        ],
+    let gemv_set = |kind: &str| -> Result<Vec<CudaFunction>> {
+        [1, 2, 4, 8]
+            .iter()
+            .map(|r| f(&format!("lnl_gemv_r{r}_{kind}")))
+            .collect()
+    };
+    let gemm_set = |kind: &str, load: &str| -> Result<Vec<CudaFunction>> {
+        GEMM_TILES
+            .iter()
+            .map(|(tile, ..)| f(&format!("lnl_gemm_{kind}_{load}_{tile}")))
+            .collect()
+    };
+    let gemv = [gemv_set("plain")?, gemv_set("norm")?];
+    let tiny = [
+        f("lnl_tiny_plain")?,
+        f("lnl_tiny_norm_w8")?,
+        f("lnl_tiny_norm_w32")?,
     ];
-    // The few-rows kernels keep R rows of x in dynamic shared memory: allow up to the
-    // device's opt-in limit (the launch plan never asks for more).
-    for func in gemv.iter().flatten() {
+    // The GEMV and tiny kernels keep rows in dynamic shared memory: allow up to the device's
+    // opt-in limit (the launch plan never asks for more).
+    for func in gemv.iter().flatten().chain(tiny.iter()) {
         let static_smem = func.shared_size_bytes().unwrap_or(0).max(0) as u32;
         let dynamic = device.info.smem_optin.saturating_sub(static_smem);
         func.set_attribute(
@@ -82,10 +89,11 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
         layernorm: f("lnl_layernorm")?,
         row_stats: f("lnl_row_stats")?,
         gemm: [
-            [f("lnl_gemm_plain_scalar")?, f("lnl_gemm_plain_vec")?],
-            [f("lnl_gemm_norm_scalar")?, f("lnl_gemm_norm_vec")?],
+            [gemm_set("plain", "scalar")?, gemm_set("plain", "vec")?],
+            [gemm_set("norm", "scalar")?, gemm_set("norm", "vec")?],
         ],
         gemv,
+        tiny,
         _module: module,
     });
     map.insert(key, kernels.clone());

@@ -1,17 +1,22 @@
 //! Which kernels a forward call launches, and with what grid. Shared by both strategies: for a
-//! given shape the unfused and fused paths use the same core (few-rows GEMV or tiled GEMM) and
-//! differ only in the LayerNorm step.
+//! given shape the unfused and fused paths use the same core (tiny, few-rows GEMV or tiled
+//! GEMM) and differ only in the LayerNorm step.
+
+use std::sync::OnceLock;
 
 use crate::device::DeviceInfo;
+use crate::kernels::GEMM_TILES;
 
-/// Tiled GEMM block tile (kernels/cuda/gemm_tile.cu).
-pub(crate) const GEMM_BM: usize = 128;
-pub(crate) const GEMM_BN: usize = 128;
-pub(crate) const GEMM_THREADS: u32 = 256;
 /// Outputs per warp in the few-rows kernel (kernels/cuda/gemv.cu).
 const GEMV_OPW: usize = 2;
-/// Row-wise kernels: warps per block (one warp per row).
+/// Row-wise kernels: threads per block (one warp per row).
 pub(crate) const ROW_THREADS: u32 = 256;
+/// The tiny kernel's block.
+const TINY_THREADS: u32 = 256;
+/// The tiny kernel keeps x and W in shared memory and runs in one block: only for layers whose
+/// data fits the default 48 KiB and whose arithmetic one block does in about a microsecond.
+const TINY_SMEM: usize = 48 * 1024;
+const TINY_FMAS: usize = 1 << 16;
 /// Shared memory kept free of the GEMV's x buffer (its static arrays, with room).
 const SMEM_MARGIN: u32 = 1024;
 /// Below this many W elements (and up to GEMV_MAX_ROWS rows), re-reading W for each group of 8
@@ -22,6 +27,8 @@ const GEMV_MAX_ROWS: usize = 64;
 /// The core of a forward call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Core {
+    /// One block, everything in shared memory; `narrow`: 8-lane row groups for short rows.
+    Tiny { narrow: bool, smem_bytes: u32 },
     /// Few rows: `rows_per_group` in {1, 2, 4, 8} rows of x in shared memory.
     Gemv {
         rows_per_group: u32,
@@ -29,8 +36,8 @@ pub(crate) enum Core {
         blocks: u32,
         smem_bytes: u32,
     },
-    /// The tiled GEMM, one block per 128 x 128 output tile.
-    Gemm { vec: bool, blocks: u32 },
+    /// The tiled GEMM, one block per output tile; `tile` indexes `GEMM_TILES`.
+    Gemm { vec: bool, tile: usize, blocks: u32 },
 }
 
 impl Core {
@@ -41,23 +48,53 @@ impl Core {
     /// A short name for reports.
     pub(crate) fn name(&self) -> String {
         match self {
-            Core::Gemv { rows_per_group, .. } => format!("gemv(R={rows_per_group})"),
-            Core::Gemm { vec, .. } => {
-                format!("gemm128x128({})", if *vec { "vec4" } else { "scalar" })
+            Core::Tiny { narrow, .. } => {
+                format!("tiny(row group {})", if *narrow { 8 } else { 32 })
             }
+            Core::Gemv { rows_per_group, .. } => format!("gemv(R={rows_per_group})"),
+            Core::Gemm { vec, tile, .. } => format!(
+                "gemm{}({})",
+                GEMM_TILES[*tile].0,
+                if *vec { "vec4" } else { "scalar" }
+            ),
         }
     }
+    /// Threads of a GEMM block for `tile`.
+    pub(crate) fn gemm_threads(tile: usize) -> u32 {
+        let (_, bm, bn, _) = GEMM_TILES[tile];
+        ((bm / 8) * (bn / 8)) as u32
+    }
+    pub(crate) fn tiny_threads() -> u32 {
+        TINY_THREADS
+    }
+}
+
+/// `LNL_CUDA_GEMM_TILE` (a `GEMM_TILES` name) forces a GEMM tile, for benchmarking variants.
+fn forced_tile() -> Option<usize> {
+    static FORCED: OnceLock<Option<usize>> = OnceLock::new();
+    *FORCED.get_or_init(|| {
+        let v = std::env::var("LNL_CUDA_GEMM_TILE").ok()?;
+        GEMM_TILES.iter().position(|(name, ..)| *name == v)
+    })
 }
 
 /// Chooses the core for `rows >= 1`.
 pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) -> Core {
+    let tiny_smem = (rows * hidden + out * hidden) * 4;
+    if tiny_smem <= TINY_SMEM && rows * hidden * out <= TINY_FMAS {
+        return Core::Tiny {
+            narrow: hidden <= 64,
+            smem_bytes: tiny_smem as u32,
+        };
+    }
     let r = rows.min(8).next_power_of_two();
     let smem = r * hidden * 4;
     let smem_ok = smem <= info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
     if smem_ok && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
+        // Spread the output tasks over every SM (one persistent block each at most).
         let tasks = out.div_ceil(GEMV_OPW);
-        let warps = tasks.clamp(2, 16);
-        let blocks = tasks.div_ceil(warps).min(info.sm_count.max(1) as usize);
+        let blocks = tasks.min(info.sm_count.max(1) as usize);
+        let warps = tasks.div_ceil(blocks).clamp(2, 16);
         return Core::Gemv {
             rows_per_group: r as u32,
             threads: (warps * 32) as u32,
@@ -65,11 +102,21 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             smem_bytes: smem as u32,
         };
     }
-    let tiles = rows.div_ceil(GEMM_BM) * out.div_ceil(GEMM_BN);
+    let tiles_for = |t: usize| {
+        let (_, bm, bn, _) = GEMM_TILES[t];
+        rows.div_ceil(bm) * out.div_ceil(bn)
+    };
+    // 128x128 tiles unless they would leave part of the device idle (two blocks per SM).
+    let tile = forced_tile().unwrap_or(if tiles_for(0) < 2 * info.sm_count as usize {
+        2
+    } else {
+        0
+    });
     Core::Gemm {
         vec: hidden % 4 == 0,
+        tile,
         // rows * out fits u32 (checked before planning), so the tile count fits too.
-        blocks: tiles as u32,
+        blocks: tiles_for(tile) as u32,
     }
 }
 

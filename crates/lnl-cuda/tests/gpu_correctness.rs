@@ -14,18 +14,21 @@ fn fixed_shapes_cover_every_path() {
         return;
     };
     let shapes: &[(usize, usize, usize)] = &[
-        (1, 1, 1),
-        (1, 3, 5),
+        (1, 1, 1),         // tiny, 8-lane row groups
+        (1, 3, 5),         // tiny
+        (16, 8, 16),       // the seed shape: tiny, one launch fused
+        (12, 30, 40),      // tiny, 8-lane groups, H % 4 != 0
+        (7, 200, 30),      // tiny, 32-lane groups
         (2, 4096, 257),    // GEMV R=2
-        (3, 7, 130),       // GEMV R=4, scalar (H % 4 != 0)
+        (3, 7, 3000),      // GEMV R=4, scalar (H % 4 != 0)
         (5, 1000, 999),    // GEMV R=8, odd O
         (8, 4096, 4096),   // decode shape
-        (16, 8, 16),       // the seed shape: GEMV, two row groups
         (40, 100, 300),    // GEMV, five row groups
         (65, 64, 200),     // GEMM (rows > 64), vec
         (129, 1030, 1031), // GEMM scalar (H % 4 == 2), ragged tiles
         (257, 1024, 1100), // GEMM vec, ragged tiles
         (300, 33, 260),    // GEMM scalar, small K
+        (700, 256, 2100),  // GEMM vec, 128x128 tiles under the automatic choice
     ];
     for (i, &(rows, h, o)) in shapes.iter().enumerate() {
         let params = random_params(h, o, 1e-5, 100 + i as u64);

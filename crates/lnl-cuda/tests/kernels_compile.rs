@@ -2,7 +2,7 @@
 //! libnvrtc, no GPU, so CI runs it. Skips (with the reason) when libnvrtc cannot be loaded,
 //! unless LNL_REQUIRE_NVRTC=1, where that is a failure.
 
-use lnl_cuda::kernels::{compile_options, module_source, KERNEL_NAMES, SOURCES};
+use lnl_cuda::kernels::{compile_options, kernel_names, module_source, SOURCES};
 use lnl_cuda::nvrtc::{compile_cubin, nvrtc_available, nvrtc_version};
 
 fn nvrtc_or_skip() -> bool {
@@ -35,7 +35,7 @@ fn every_kernel_compiles_cleanly_for_sm_90() {
     );
     assert!(compiled.cubin.len() > 1024, "suspiciously small CUBIN");
     // Every kernel the provider loads is in the image (names are stored as C strings).
-    for name in KERNEL_NAMES {
+    for name in kernel_names() {
         let needle = format!("{name}\0");
         assert!(
             compiled
