@@ -17,7 +17,10 @@ pub fn run_all(lint: bool) -> Result<(), String> {
         fmt.args(["fmt", "--all", "--", "--check"]);
         run_cmd(fmt)?;
         let mut clippy = cargo();
-        clippy.arg("clippy").args(&feature_args).args(["--all-targets", "--", "-D", "warnings"]);
+        clippy
+            .arg("clippy")
+            .args(&feature_args)
+            .args(["--all-targets", "--", "-D", "warnings"]);
         run_cmd(clippy)?;
     }
     // Release: the property tests run thousands of forwards, and the GPU host runs these binaries.

@@ -5,7 +5,10 @@ use std::process::Command;
 
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_path_buf()
 }
 
 /// `cargo` as the running toolchain names it.
@@ -30,10 +33,16 @@ pub fn run_cmd(mut cmd: Command) -> Result<(), String> {
 /// which linking needs) in the usual places or on LIBRARY_PATH / LD_LIBRARY_PATH.
 pub fn has_dev_library(name: &str) -> bool {
     let file = format!("lib{name}.so");
-    let mut dirs: Vec<PathBuf> = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+    let mut dirs: Vec<PathBuf> = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+        "/usr/local/lib",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
     for var in ["LIBRARY_PATH", "LD_LIBRARY_PATH"] {
         if let Ok(v) = std::env::var(var) {
             dirs.extend(std::env::split_paths(&v));
