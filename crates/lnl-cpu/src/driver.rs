@@ -16,7 +16,7 @@
 //! the thread count.
 
 use crate::microkernel::{block, Merge, MR, NR, NV};
-use crate::pack_a::{pack, packed_len, panel_offset, RowSource};
+use crate::pack_a::{micro_panels, pack, packed_len, RowSource};
 use crate::packed_w::PackedW;
 use crate::prefetch;
 use crate::scratch::{self, Kind};
@@ -160,33 +160,28 @@ fn panel_pass(
 ) {
     let b = w.panel(j, ks, ke);
     // The next panel's slice, fetched a few lines per block while this panel is swept.
-    let next_b = if j + 1 < tile.p1 { w.panel(j + 1, ks, ke) } else { &[] };
+    let next_b = if j + 1 < tile.p1 {
+        w.panel(j + 1, ks, ke)
+    } else {
+        &[]
+    };
     let bias = w.bias(j);
     let col = (j - tile.p0) * NR;
     let mb = tile.rows.len();
     let blocks = mb.div_ceil(MR);
     let b_step = next_b.len().div_ceil(blocks).next_multiple_of(NV);
-    for p in 0..blocks {
-        let mr = MR.min(mb - p * MR);
-        let off = panel_offset(p, a_kl) + (ks - a_k0) * mr;
+    for (p, (pr, mr)) in micro_panels(mb).enumerate() {
+        let off = pr * a_kl + (ks - a_k0) * mr;
         let a_sub = &a[off..off + (ke - ks) * mr];
         // This block reads and writes its rows of C after its FMA loop: fetch them now.
-        for row in &tile.rows[p * MR..p * MR + mr] {
+        for row in &tile.rows[pr..pr + mr] {
             let end = row.len().min(col + NR);
             prefetch::ends(&row[col..end]);
         }
         for v in next_b.iter().skip(p * b_step).take(b_step).step_by(NV) {
             prefetch::line(v);
         }
-        block(
-            mr,
-            a_sub,
-            b,
-            &mut tile.rows[p * MR..p * MR + mr],
-            col,
-            bias,
-            merge,
-        );
+        block(mr, a_sub, b, &mut tile.rows[pr..pr + mr], col, bias, merge);
     }
 }
 

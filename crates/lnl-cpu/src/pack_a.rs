@@ -76,18 +76,24 @@ pub fn packed_len(rows: usize, kl: usize) -> usize {
     rows * kl
 }
 
-/// Offset of micro-panel `p` (rows `p*MR..`) in a packed block whose `k` length is `kl`.
-#[inline]
-pub fn panel_offset(p: usize, kl: usize) -> usize {
-    p * MR * kl
+/// The micro-panels of a block of `rows` rows, as `(first row, row count)`: as few as `MR`
+/// allows, with balanced sizes (8 rows are 4 + 4, not 6 + 2: a 2-row block has too few
+/// independent FMA chains to hide the FMA latency). The packed panel of rows `r..r + mr`
+/// starts at float `r * kl`.
+pub fn micro_panels(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    let count = rows.div_ceil(MR);
+    let (base, extra) = (rows / count.max(1), rows % count.max(1));
+    (0..count).map(move |p| (p * base + p.min(extra), base + usize::from(p < extra)))
 }
 
 /// Packs rows `r0..r0 + rows`, columns `k0..k0 + kl` of `src` into `dst`
-/// (`packed_len(rows, kl)` floats): micro-panel `p` at [`panel_offset`], laid out `[k][mr]`.
+/// (`packed_len(rows, kl)` floats): the panel of [`micro_panels`] entry `(r, mr)` at `r * kl`,
+/// laid out `[k][mr]`.
 pub fn pack<S: RowSource>(src: &S, r0: usize, rows: usize, k0: usize, kl: usize, dst: &mut [f32]) {
-    for (p, panel) in dst[..packed_len(rows, kl)].chunks_mut(MR * kl).enumerate() {
-        let r = r0 + p * MR;
-        match panel.len() / kl {
+    for (pr, mr) in micro_panels(rows) {
+        let panel = &mut dst[pr * kl..(pr + mr) * kl];
+        let r = r0 + pr;
+        match mr {
             1 => pack_panel::<1, S>(src, r, k0, panel),
             2 => pack_panel::<2, S>(src, r, k0, panel),
             3 => pack_panel::<3, S>(src, r, k0, panel),
@@ -126,14 +132,29 @@ mod tests {
         let (r0, k0, kl) = (1, 3, 13); // an interior block: rows 1..14, cols 3..16
         let mut dst = vec![f32::NAN; packed_len(rows - 1, kl)];
         pack(&src, r0, rows - 1, k0, kl, &mut dst);
-        for r in 0..rows - 1 {
-            let (p, i) = (r / MR, r % MR);
-            let mr = MR.min(rows - 1 - p * MR);
-            for k in 0..kl {
-                let got = dst[panel_offset(p, kl) + k * mr + i];
-                assert_eq!(got, x[(r0 + r) * h + k0 + k], "row {r} k {k}");
+        let mut seen = 0;
+        for (pr, mr) in micro_panels(rows - 1) {
+            assert_eq!(pr, seen);
+            assert!((1..=MR).contains(&mr));
+            seen += mr;
+            for i in 0..mr {
+                for k in 0..kl {
+                    let got = dst[pr * kl + k * mr + i];
+                    assert_eq!(got, x[(r0 + pr + i) * h + k0 + k], "row {} k {k}", pr + i);
+                }
             }
         }
+        assert_eq!(seen, rows - 1);
+    }
+
+    #[test]
+    fn micro_panels_are_balanced() {
+        let sizes = |n| micro_panels(n).map(|(_, m)| m).collect::<Vec<_>>();
+        assert_eq!(sizes(8), [4, 4]);
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(16), [6, 5, 5]);
+        assert_eq!(sizes(258), [6; 43]);
+        assert!(sizes(0).is_empty());
     }
 
     #[test]
@@ -155,13 +176,14 @@ mod tests {
         };
         let mut dst = vec![0.0; packed_len(rows, h)];
         pack(&src, 0, rows, 0, h, &mut dst);
-        for r in 0..rows {
-            let (p, i) = (r / MR, r % MR);
-            let mr = MR.min(rows - p * MR);
-            for k in 0..h {
-                let s = stats[r];
-                let want = ((x[r * h + k] - s.mean) * s.rstd).mul_add(gamma[k], beta[k]);
-                assert_eq!(dst[panel_offset(p, h) + k * mr + i], want);
+        for (pr, mr) in micro_panels(rows) {
+            for i in 0..mr {
+                let r = pr + i;
+                for k in 0..h {
+                    let s = stats[r];
+                    let want = ((x[r * h + k] - s.mean) * s.rstd).mul_add(gamma[k], beta[k]);
+                    assert_eq!(dst[pr * h + k * mr + i], want);
+                }
             }
         }
     }
