@@ -14,13 +14,17 @@ status=0
 if [[ $stages == *" tests "* ]]; then
   for t in "$dir"/tests/*; do
     echo "== test $(basename "$t")"
-    timeout 300 "$t" 2>&1 | tail -n 25 | tee -a "$out/tests.log" || status=1
+    timeout 300 "$t" > /tmp/test.log 2>&1 || status=1
+    grep -E "^test |panicked|test result|skipped" /tmp/test.log | grep -v " ok$" | tee -a "$out/tests.log"
+    grep -A12 "panicked" /tmp/test.log >> "$out/tests.log"
   done
   # Every GEMM tile, not only the ones the automatic choice picks for the test shapes.
   for tile in 128x128x8 128x128x16 64x128x8; do
     echo "== test gpu_correctness, gpu_robustness with LNL_CUDA_GEMM_TILE=$tile"
     for t in gpu_correctness gpu_robustness; do
-      LNL_CUDA_GEMM_TILE=$tile timeout 300 "$dir/tests/$t" 2>&1 | tail -n 3 | tee -a "$out/tests.log" || status=1
+      LNL_CUDA_GEMM_TILE=$tile timeout 300 "$dir/tests/$t" > /tmp/test.log 2>&1 || status=1
+      grep -E "panicked|test result" /tmp/test.log | tee -a "$out/tests.log"
+      grep -A12 "panicked" /tmp/test.log >> "$out/tests.log"
     done
   done
 fi
@@ -45,37 +49,26 @@ if [[ $stages == *" resources "* ]]; then
     grep -E "Compiling entry|Used|spill" | sed 's/ptxas info    : //' | tee "$out/resources.log"
 fi
 if [[ $stages == *" profile "* ]]; then
-  echo "== ncu (few-rows kernels, row kernels; --quick bench)"
-  timeout 300 ncu --clock-control none --kernel-name regex:'lnl_(gemv|tiny|layernorm|row_stats)' --launch-count 60 \
-    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread \
-    "$dir/cuda_bench" --quick --shapes seed,decode1,decode8,large4096 > "$out/ncu.log" 2>&1
-  python3 - "$out/ncu.log" <<'PY'
-import re, sys
-cur = None
-rows = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"\s+(lnl_\w+)", line)
-    if m:
-        cur = m.group(1)
-        continue
-    m = re.match(r"\s+(\S+)\s+(\S+)\s+([\d.,]+)\s*$", line)
-    if cur and m:
-        rows.setdefault(cur, {}).setdefault(m.group(1), []).append(m.group(2) + " " + m.group(3))
-for k, v in rows.items():
-    print(k, {mk: mv[-1] for mk, mv in v.items()})
-PY
+  # ncu on the one-launch fused kernels (a --quick bench: each launch is replayed per metric pass).
+  for spec in seed:lnl_tiny_norm_w8 decode1:lnl_gemv_r1_norm decode8:lnl_gemv_r8_norm decode8:lnl_gemv_r8_plain; do
+    shape=${spec%%:*} kernel=${spec#*:}
+    echo "== ncu $kernel ($shape)" | tee -a "$out/ncu.log"
+    timeout 120 ncu --clock-control none --kernel-name "$kernel" --launch-skip 2 --launch-count 1 \
+      --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active \
+      "$dir/cuda_bench" --quick --shapes "$shape" 2>&1 | grep -E "^\s+(gpu__|dram__|sm__)" | tee -a "$out/ncu.log"
+  done
 fi
 if [[ $stages == *" variants "* ]]; then
   for tile in 128x128x8 128x128x16 64x128x8; do
     echo "== cuda_bench GEMM tile $tile"
-    LNL_CUDA_GEMM_TILE=$tile timeout 200 "$dir/cuda_bench" --shapes mid512,large4096,ffn8192 --json "$out/ours_$tile.json" 2>&1 | tail -n 4
+    LNL_CUDA_GEMM_TILE=$tile timeout 200 "$dir/cuda_bench" --shapes mid512,large4096,ffn8192 2>&1 | tail -n 4 | tee -a "$out/bench.log"
   done
 fi
 if [[ $stages == *" bench "* ]]; then
   echo "== cuda_bench"
-  timeout 400 "$dir/cuda_bench" --json "$out/ours.json" 2>&1 | tee "$out/bench.log" || status=1
+  timeout 400 "$dir/cuda_bench" --json "$out/ours.json" 2>&1 | tee -a "$out/bench.log" || status=1
   echo "== torch anchors"
-  PYTHONUNBUFFERED=1 timeout 300 python3 "$dir/torch_anchor.py" --json "$out/torch.json" 2>&1 | tee "$out/torch.log" || status=1
+  PYTHONUNBUFFERED=1 timeout 300 python3 "$dir/torch_anchor.py" --json "$out/torch.json" 2>&1 | tee -a "$out/bench.log" || status=1
   python3 "$dir/report.py" "$out/ours.json" "$out/torch.json" | tee "$out/table.md"
 fi
 exit $status

@@ -1,14 +1,14 @@
 // The few-rows path (decode): memory-bound on W, so W is streamed once with 16-byte loads while
 // the rows of x sit in shared memory.
 //
-// A block stages R rows of x into shared memory, one warp per row. Each warp then owns
+// A block stages R rows of x into shared memory. Each warp then owns
 // GEMV_OPW consecutive outputs at a time and walks H with all 32 lanes (GEMV_UNROLL 16-byte W
 // loads per output in flight per lane), keeping R x GEMV_OPW accumulators, reduced across the
 // warp at the end. Blocks are persistent (one per SM at most) so x is staged once per block;
 // output tasks are dealt round-robin over blocks so every SM streams its share of W.
 //
 // NORM = false (unfused): the staged rows are xhat, written by lnl_layernorm; y = acc + bias.
-// NORM = true (fused, one launch): the staged rows are x; the warp that staged a row computes its
+// NORM = true (fused, one launch): the staged rows are x; warp r computes row r's
 // statistics from shared memory (warp_row_stats) and centres and scales it in place,
 // (x - mean) * rstd; W is W' = W diag(gamma) and bias is c = W beta + b (folded at build). The
 // normalised tensor exists only in shared memory. More than R rows are taken R at a time.
@@ -42,31 +42,32 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
 
     for (u32 r0 = 0; r0 < rows; r0 += R) {
         const u32 nr = min((u32)R, rows - r0);
-        // Stage: warp r copies row r0 + r (zeros past the last row), then, fused, normalises it.
-        for (u32 r = warp; r < (u32)R; r += nwarps) {
-            float* dst = xs + (size_t)r * H;
-            const float* src = x + (size_t)(r0 + r) * H;
-            const bool live = r < nr;
-            if (vec) {
-                float4* d4 = reinterpret_cast<float4*>(dst);
-                for (u32 i = lane; i < H / 4; i += 32)
-                    d4[i] = live ? ldg4(src + 4 * i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-            } else {
-                for (u32 i = lane; i < H; i += 32) dst[i] = live ? src[i] : 0.0f;
-            }
-            if (NORM && live) {
-                __syncwarp();
-                const RowStats st = warp_row_stats(dst, H, eps);
-                __syncwarp();  // every lane has read the row before it is overwritten
-                if (vec) {
-                    float4* d4 = reinterpret_cast<float4*>(dst);
-                    for (u32 i = lane; i < H / 4; i += 32) d4[i] = centre_scale4(d4[i], st.mean, st.rstd);
-                } else {
-                    for (u32 i = lane; i < H; i += 32) dst[i] = (dst[i] - st.mean) * st.rstd;
-                }
-            }
+        // Stage rows [r0, r0 + nr) with the whole block (zeros for the group's unused rows).
+        const float* xg = x + (size_t)r0 * H;
+        if (vec) {
+            const u32 n4 = R * H / 4, valid4 = nr * H / 4;
+            float4* xs4 = reinterpret_cast<float4*>(xs);
+            for (u32 i = tid; i < n4; i += blockDim.x)
+                xs4[i] = i < valid4 ? ldg4(xg + 4 * (size_t)i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        } else {
+            for (u32 i = tid; i < R * H; i += blockDim.x) xs[i] = i < nr * H ? xg[i] : 0.0f;
         }
         __syncthreads();
+        if (NORM) {
+            // Fused: warp r computes row r's statistics and centres and scales it in place.
+            for (u32 r = warp; r < nr; r += nwarps) {
+                float* row = xs + (size_t)r * H;
+                const RowStats st = warp_row_stats(row, H, eps);
+                __syncwarp();  // every lane has read the row before it is overwritten
+                if (vec) {
+                    float4* r4 = reinterpret_cast<float4*>(row);
+                    for (u32 i = lane; i < H / 4; i += 32) r4[i] = centre_scale4(r4[i], st.mean, st.rstd);
+                } else {
+                    for (u32 i = lane; i < H; i += 32) row[i] = (row[i] - st.mean) * st.rstd;
+                }
+            }
+            __syncthreads();
+        }
 
         for (size_t o0 = first_o; o0 < O; o0 += o_stride) {
             float acc[GEMV_OPW][R];

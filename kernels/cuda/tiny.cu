@@ -16,6 +16,8 @@ __device__ __forceinline__ void tiny_layer(const float* __restrict__ x, const fl
     float* xs = sm;              // rows * H
     float* ws = sm + rows * H;   // O * H
     const u32 tid = threadIdx.x;
+    // The bias of this thread's first output is loaded with x and W: one round of global loads.
+    const float first_bias = tid < rows * O ? bias[tid % O] : 0.0f;
     for (u32 i = tid; i < rows * H; i += blockDim.x) xs[i] = x[i];
     for (u32 i = tid; i < O * H; i += blockDim.x) ws[i] = W[i];
     __syncthreads();
@@ -36,7 +38,7 @@ __device__ __forceinline__ void tiny_layer(const float* __restrict__ x, const fl
         const float* wr = ws + (size_t)o * H;
         float acc = 0.0f;
         for (u32 h = 0; h < H; ++h) acc = fmaf(wr[h], xr[h], acc);
-        y[idx] = acc + bias[o];
+        y[idx] = acc + (idx == tid ? first_bias : bias[o]);
     }
 }
 

@@ -103,16 +103,30 @@ impl CudaLayer {
             return Vec::new();
         }
         let core = plan::choose(&self.device.info, rows, self.hidden, self.out);
-        let gemv = matches!(core, Core::Gemv { .. });
-        match (self.strategy, gemv) {
-            (Strategy::Unfused, _) => vec!["layernorm".into(), format!("{}+bias", core.name())],
-            (Strategy::Fused, true) => {
-                vec![format!("{}[stats+normalise in smem]+bias", core.name())]
+        let core_label = match self.ln_step(core) {
+            LnStep::Layernorm => format!("{} + bias", core.name()),
+            LnStep::RowStats => format!(
+                "{} [centre while staging; rstd, bias in epilogue]",
+                core.name()
+            ),
+            LnStep::InKernel => {
+                format!("{} [stats, normalise in shared memory; bias]", core.name())
             }
-            (Strategy::Fused, false) => vec![
-                "row_stats".into(),
-                format!("{}[normalise while staging]+bias", core.name()),
-            ],
+        };
+        match self.ln_step(core) {
+            LnStep::Layernorm => vec!["layernorm".into(), core_label],
+            LnStep::RowStats => vec!["row_stats".into(), core_label],
+            LnStep::InKernel => vec![core_label],
+        }
+    }
+
+    /// How the LayerNorm is done for this strategy and core: the one place that decides it,
+    /// used by `forward_device`, `launches` and the scratch sizing.
+    fn ln_step(&self, core: Core) -> LnStep {
+        match (self.strategy, core) {
+            (Strategy::Unfused, _) => LnStep::Layernorm,
+            (Strategy::Fused, Core::Gemm { .. }) => LnStep::RowStats,
+            (Strategy::Fused, _) => LnStep::InKernel,
         }
     }
 
@@ -157,10 +171,10 @@ impl CudaLayer {
             return Ok(0);
         }
         let core = plan::choose(&self.device.info, rows, self.hidden, self.out);
-        Ok(match (self.strategy, core) {
-            (Strategy::Unfused, _) => validate::checked_elems(Param::X, rows, self.hidden)?,
-            (Strategy::Fused, Core::Gemm { .. }) => validate::checked_elems(Param::Rows, rows, 2)?,
-            (Strategy::Fused, _) => 0,
+        Ok(match self.ln_step(core) {
+            LnStep::Layernorm => validate::checked_elems(Param::X, rows, self.hidden)?,
+            LnStep::RowStats => validate::checked_elems(Param::Rows, rows, 2)?,
+            LnStep::InKernel => 0,
         })
     }
 
@@ -217,8 +231,8 @@ impl CudaLayer {
         };
         // LayerNorm step: unfused writes xhat to scratch; the fused GEMM path writes only the
         // row statistics; the fused tiny and GEMV paths do it inside their one kernel.
-        match (self.strategy, core) {
-            (Strategy::Unfused, _) => {
+        match self.ln_step(core) {
+            LnStep::Layernorm => {
                 let (gamma, beta) = self
                     .ln_params
                     .as_ref()
@@ -231,14 +245,14 @@ impl CudaLayer {
                 // at least rows*H, gamma/beta hold H.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_layernorm"))?;
             }
-            (Strategy::Fused, Core::Gemm { .. }) => {
+            LnStep::RowStats => {
                 let stats = scratch.as_mut().expect("scratch sized above");
                 let mut b = self.stream.launch_builder(&k.row_stats);
                 b.arg(x).arg(stats).arg(&rows32).arg(&h32).arg(&self.eps);
                 // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_row_stats"))?;
             }
-            (Strategy::Fused, _) => {}
+            LnStep::InKernel => {}
         }
         let norm = usize::from(self.strategy == Strategy::Fused);
         // The core's A operand: xhat for unfused, x for fused.
@@ -307,6 +321,17 @@ impl CudaLayer {
         unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_tiny/lnl_gemv"))?;
         Ok(())
     }
+}
+
+/// Where the LayerNorm of a call happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LnStep {
+    /// Unfused: `lnl_layernorm` writes xhat to device memory.
+    Layernorm,
+    /// Fused GEMM: `lnl_row_stats` writes (mean, rstd) per row; the GEMM normalises.
+    RowStats,
+    /// Fused tiny / GEMV: inside the one kernel, in shared memory.
+    InKernel,
 }
 
 /// The fused layer's weights: W' = W diag(gamma) (each product rounded once, as an f32
