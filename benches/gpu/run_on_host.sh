@@ -33,7 +33,7 @@ if [[ $stages == *" sanitize "* ]]; then
   for tool in memcheck racecheck; do
     for t in gpu_correctness gpu_robustness; do
       echo "== compute-sanitizer --tool $tool $t"
-      timeout 240 compute-sanitizer --tool "$tool" --error-exitcode 99 "$dir/tests/$t" \
+      timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 99 "$dir/tests/$t" \
         --test-threads=1 --skip a_million_rows 2>&1 | grep -vE "^test .* ok$" | tail -n 15 |
         tee -a "$out/sanitize.log"
       rc=${PIPESTATUS[0]}
