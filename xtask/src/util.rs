@@ -50,3 +50,103 @@ pub fn has_dev_library(name: &str) -> bool {
     }
     dirs.iter().any(|d| d.join(&file).exists())
 }
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => {
+            let p = PathBuf::from(d);
+            if p.is_absolute() {
+                p
+            } else {
+                root().join(p)
+            }
+        }
+        _ => root().join("target"),
+    }
+}
+
+/// The program of that name on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// True when the dynamic loader could open `lib<name>.so.<major>` (a runtime library, e.g. the
+/// CUDA driver `cuda`, `1`): searched in the usual folders and LD_LIBRARY_PATH.
+pub fn has_runtime_library(name: &str, major: &str) -> bool {
+    let file = format!("lib{name}.so.{major}");
+    let mut dirs: Vec<PathBuf> = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+        "/usr/local/lib",
+        "/usr/local/nvidia/lib64",
+        "/usr/local/cuda/lib64",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    if let Ok(v) = std::env::var("LD_LIBRARY_PATH") {
+        dirs.extend(std::env::split_paths(&v));
+    }
+    dirs.iter().any(|d| d.join(&file).exists())
+}
+
+/// A compiled executable that cargo reported: target name, target kind ("bin", "test",
+/// "bench", "example", "lib" for a library's unit tests) and path.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub name: String,
+    pub kind: String,
+    pub path: PathBuf,
+}
+
+/// Runs a cargo build-like command (`build`, `test --no-run`, `bench --no-run`) with JSON
+/// messages and returns the executables it produced; diagnostics still reach the terminal.
+pub fn cargo_executables(args: &[&str]) -> Result<Vec<Artifact>, String> {
+    let mut cmd = cargo();
+    cmd.args(args)
+        .arg("--message-format=json-render-diagnostics");
+    cmd.stdout(std::process::Stdio::piped());
+    eprintln!("+ {cmd:?}");
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{cmd:?} failed: {}", out.status));
+    }
+    let mut found = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let Some(exe) = msg["executable"].as_str() else {
+            continue;
+        };
+        found.push(Artifact {
+            name: msg["target"]["name"].as_str().unwrap_or("").to_string(),
+            kind: msg["target"]["kind"][0].as_str().unwrap_or("").to_string(),
+            path: PathBuf::from(exe),
+        });
+    }
+    Ok(found)
+}
+
+/// The one executable of that name and kind among `artifacts`.
+pub fn find_artifact(artifacts: &[Artifact], name: &str, kind: &str) -> Result<PathBuf, String> {
+    artifacts
+        .iter()
+        .find(|a| a.name == name && a.kind == kind)
+        .map(|a| a.path.clone())
+        .ok_or_else(|| format!("cargo built no {kind} named {name}"))
+}
+
+/// True when `LNL_REQUIRE_<WHAT>=1`.
+pub fn required(what: &str) -> bool {
+    std::env::var(format!("LNL_REQUIRE_{what}")).is_ok_and(|v| v == "1")
+}
