@@ -21,6 +21,7 @@ use crate::packed_w::PackedW;
 use crate::prefetch;
 use crate::scratch::{self, Kind};
 use rayon::prelude::*;
+use wide::f32x8;
 
 /// `k` block: a `KC x NR` panel slice is 16 KiB (half of L1d).
 pub const KC: usize = 256;
@@ -146,6 +147,7 @@ fn for_each_tile<'y>(tiles: Vec<Tile<'y>>, threads: usize, f: impl Fn(Tile<'y>) 
 
 /// One `k` range of one `W` panel against every micro-panel of a packed `A` block.
 /// `a` holds the tile's rows over `k` range `a_k0..a_k0 + a_kl`; `ks..ke` lies inside it.
+/// `next_b` is the `W` slice the caller sweeps next: it is prefetched a few lines per block.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn panel_pass(
@@ -155,16 +157,11 @@ fn panel_pass(
     a_k0: usize,
     a_kl: usize,
     (ks, ke): (usize, usize),
+    next_b: &[f32x8],
     tile: &mut Tile<'_>,
     merge: Merge,
 ) {
     let b = w.panel(j, ks, ke);
-    // The next panel's slice, fetched a few lines per block while this panel is swept.
-    let next_b = if j + 1 < tile.p1 {
-        w.panel(j + 1, ks, ke)
-    } else {
-        &[]
-    };
     let bias = w.bias(j);
     let col = (j - tile.p0) * NR;
     let mb = tile.rows.len();
@@ -209,7 +206,9 @@ fn decode<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], thread
         for_each_tile(tiles, threads, |mut t| {
             for j in t.p0..t.p1 {
                 for (kr, merge) in k_blocks(k) {
-                    panel_pass(w, j, a, 0, k, kr, &mut t, merge);
+                    // Decode streams each panel start to end: the next slice follows this one.
+                    let next = w.panel(j, kr.1, (kr.1 + KC).min(k));
+                    panel_pass(w, j, a, 0, k, kr, next, &mut t, merge);
                 }
             }
         });
@@ -234,7 +233,13 @@ fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads:
             scratch::with(Kind::Pack, packed_len(mb, kl), |a| {
                 pack(src, t.r0, mb, kr.0, kl, a);
                 for j in t.p0..t.p1 {
-                    panel_pass(w, j, a, kr.0, kl, kr, &mut t, merge);
+                    // The GEMM sweeps the panels of one `k` block: the next panel's slice.
+                    let next = if j + 1 < t.p1 {
+                        w.panel(j + 1, kr.0, kr.1)
+                    } else {
+                        &[]
+                    };
+                    panel_pass(w, j, a, kr.0, kl, kr, next, &mut t, merge);
                 }
             });
         });
