@@ -2,9 +2,11 @@
 // the rows of x sit in shared memory.
 //
 // A block stages R rows of x into shared memory. Each warp then owns
-// GEMV_OPW consecutive outputs at a time and walks H with all 32 lanes (GEMV_UNROLL 16-byte W
-// loads per output in flight per lane), keeping R x GEMV_OPW accumulators, reduced across the
-// warp at the end. Blocks are persistent (one per SM at most) so x is staged once per block;
+// OPW consecutive outputs at a time and walks H with all 32 lanes (UNROLL 16-byte W loads per
+// output in flight per lane), keeping R x OPW accumulators, reduced across the warp at the end.
+// Few rows (R <= 2): OPW 1, UNROLL 8, so twice the warps each keep twice the loads in flight;
+// R >= 4: OPW 2 (each x value from shared memory serves two W rows), UNROLL 4 (registers).
+// Blocks are persistent (one or two per SM) so x is staged once per block;
 // output tasks are dealt round-robin over blocks so every SM streams its share of W.
 //
 // NORM = false (unfused): the staged rows are xhat, written by lnl_layernorm; y = acc + bias.
@@ -13,26 +15,23 @@
 // (x - mean) * rstd; W is W' = W diag(gamma) and bias is c = W beta + b (folded at build). The
 // normalised tensor exists only in shared memory. More than R rows are taken R at a time.
 
-#define GEMV_OPW 2
-#define GEMV_UNROLL 4
-
 __device__ __forceinline__ float dot4(float4 w, float4 x, float acc) {
     return fmaf(w.w, x.w, fmaf(w.z, x.z, fmaf(w.y, x.y, fmaf(w.x, x.x, acc))));
 }
 
-template <int R, bool NORM>
+template <int R, int OPW, int UNROLL, bool NORM>
 __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const float* __restrict__ W,
                                           const float* __restrict__ bias, float* __restrict__ y,
                                           u32 rows, u32 H, u32 O, float eps) {
     extern __shared__ __align__(16) float xs[];  // R * H floats
     const u32 tid = threadIdx.x, lane = tid & 31u, warp = tid / 32, nwarps = blockDim.x / 32;
     const bool vec = (H & 3u) == 0;  // rows of x, xs and W are then 16-byte aligned
-    // Task t (outputs GEMV_OPW*t ...) runs on block t % gridDim.x, warp t / gridDim.x (mod).
-    const size_t first_o = ((size_t)warp * gridDim.x + blockIdx.x) * GEMV_OPW;
-    const size_t o_stride = (size_t)gridDim.x * nwarps * GEMV_OPW;
+    // Task t (outputs OPW*t ...) runs on block t % gridDim.x, warp t / gridDim.x (mod).
+    const size_t first_o = ((size_t)warp * gridDim.x + blockIdx.x) * OPW;
+    const size_t o_stride = (size_t)gridDim.x * nwarps * OPW;
 
     // Ask L2 for the start of this warp's first W rows now, so HBM streams while x is staged.
-    for (int j = 0; j < GEMV_OPW; ++j) {
+    for (int j = 0; j < OPW; ++j) {
         if (first_o + j >= O) break;
         const char* p = reinterpret_cast<const char*>(W + (first_o + j) * H);
         const size_t bytes = min((size_t)H * 4, (size_t)8192);
@@ -70,15 +69,15 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
         }
 
         for (size_t o0 = first_o; o0 < O; o0 += o_stride) {
-            float acc[GEMV_OPW][R];
+            float acc[OPW][R];
 #pragma unroll
-            for (int j = 0; j < GEMV_OPW; ++j)
+            for (int j = 0; j < OPW; ++j)
 #pragma unroll
                 for (int r = 0; r < R; ++r) acc[j][r] = 0.0f;
-            const float* wr[GEMV_OPW];
-            bool wok[GEMV_OPW];
+            const float* wr[OPW];
+            bool wok[OPW];
 #pragma unroll
-            for (int j = 0; j < GEMV_OPW; ++j) {
+            for (int j = 0; j < OPW; ++j) {
                 wok[j] = o0 + j < O;
                 wr[j] = W + (wok[j] ? o0 + j : o0) * H;
             }
@@ -86,26 +85,26 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
                 const u32 n4 = H / 4;
                 const float4* xs4 = reinterpret_cast<const float4*>(xs);
                 u32 h4 = lane;
-                for (; h4 + 32 * (GEMV_UNROLL - 1) < n4; h4 += 32 * GEMV_UNROLL) {
-                    float4 w[GEMV_UNROLL][GEMV_OPW];
+                for (; h4 + 32 * (UNROLL - 1) < n4; h4 += 32 * UNROLL) {
+                    float4 w[UNROLL][OPW];
 #pragma unroll
-                    for (int u = 0; u < GEMV_UNROLL; ++u)
+                    for (int u = 0; u < UNROLL; ++u)
 #pragma unroll
-                        for (int j = 0; j < GEMV_OPW; ++j)
+                        for (int j = 0; j < OPW; ++j)
                             w[u][j] = wok[j] ? __ldcs(reinterpret_cast<const float4*>(wr[j]) + h4 + 32 * u)
                                              : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-                    for (int u = 0; u < GEMV_UNROLL; ++u)
+                    for (int u = 0; u < UNROLL; ++u)
 #pragma unroll
                         for (int r = 0; r < R; ++r) {
                             const float4 xv = xs4[r * n4 + h4 + 32 * u];
 #pragma unroll
-                            for (int j = 0; j < GEMV_OPW; ++j) acc[j][r] = dot4(w[u][j], xv, acc[j][r]);
+                            for (int j = 0; j < OPW; ++j) acc[j][r] = dot4(w[u][j], xv, acc[j][r]);
                         }
                 }
                 for (; h4 < n4; h4 += 32) {
 #pragma unroll
-                    for (int j = 0; j < GEMV_OPW; ++j) {
+                    for (int j = 0; j < OPW; ++j) {
                         const float4 wv = wok[j] ? __ldcs(reinterpret_cast<const float4*>(wr[j]) + h4)
                                                  : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
@@ -115,7 +114,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
             } else {
                 for (u32 h = lane; h < H; h += 32) {
 #pragma unroll
-                    for (int j = 0; j < GEMV_OPW; ++j) {
+                    for (int j = 0; j < OPW; ++j) {
                         const float wv = wok[j] ? wr[j][h] : 0.0f;
 #pragma unroll
                         for (int r = 0; r < R; ++r) acc[j][r] = fmaf(wv, xs[r * H + h], acc[j][r]);
@@ -123,7 +122,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
                 }
             }
 #pragma unroll
-            for (int j = 0; j < GEMV_OPW; ++j)
+            for (int j = 0; j < OPW; ++j)
 #pragma unroll
                 for (int r = 0; r < R; ++r) {
                     const float s = warp_sum(acc[j][r]);
@@ -134,18 +133,19 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
     }
 }
 
-#define LNL_GEMV(NAME, R, NORM)                                                                    \
+// OPW must match gemv_outputs_per_warp in crates/lnl-cuda/src/plan.rs.
+#define LNL_GEMV(NAME, R, OPW, UNROLL, NORM)                                                       \
     extern "C" __global__ void __launch_bounds__(512)                                              \
         NAME(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias, \
              float* __restrict__ y, u32 rows, u32 h, u32 o, float eps) {                           \
-        gemv_rows<R, NORM>(x, w, bias, y, rows, h, o, eps);                                        \
+        gemv_rows<R, OPW, UNROLL, NORM>(x, w, bias, y, rows, h, o, eps);                           \
     }
 
-LNL_GEMV(lnl_gemv_r1_plain, 1, false)
-LNL_GEMV(lnl_gemv_r2_plain, 2, false)
-LNL_GEMV(lnl_gemv_r4_plain, 4, false)
-LNL_GEMV(lnl_gemv_r8_plain, 8, false)
-LNL_GEMV(lnl_gemv_r1_norm, 1, true)
-LNL_GEMV(lnl_gemv_r2_norm, 2, true)
-LNL_GEMV(lnl_gemv_r4_norm, 4, true)
-LNL_GEMV(lnl_gemv_r8_norm, 8, true)
+LNL_GEMV(lnl_gemv_r1_plain, 1, 1, 8, false)
+LNL_GEMV(lnl_gemv_r2_plain, 2, 1, 8, false)
+LNL_GEMV(lnl_gemv_r4_plain, 4, 2, 4, false)
+LNL_GEMV(lnl_gemv_r8_plain, 8, 2, 4, false)
+LNL_GEMV(lnl_gemv_r1_norm, 1, 1, 8, true)
+LNL_GEMV(lnl_gemv_r2_norm, 2, 1, 8, true)
+LNL_GEMV(lnl_gemv_r4_norm, 4, 2, 4, true)
+LNL_GEMV(lnl_gemv_r8_norm, 8, 2, 4, true)

@@ -7,8 +7,19 @@ use std::sync::OnceLock;
 use crate::device::DeviceInfo;
 use crate::kernels::GEMM_TILES;
 
-/// Outputs per warp in the few-rows kernel (kernels/cuda/gemv.cu).
-const GEMV_OPW: usize = 2;
+/// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
+/// the OPW of its instantiations).
+fn gemv_outputs_per_warp(r: usize) -> usize {
+    if r <= 2 {
+        1
+    } else {
+        2
+    }
+}
+/// Warps per few-rows block.
+const GEMV_WARPS: usize = 16;
+/// Shared memory of one SM on the devices this targets is at least the per-block opt-in limit;
+/// two few-rows blocks share an SM when both x buffers fit in it.
 /// Row-wise kernels: threads per block (one warp per row).
 pub(crate) const ROW_THREADS: u32 = 256;
 /// The tiny kernel's block.
@@ -91,10 +102,16 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
     let smem = r * hidden * 4;
     let smem_ok = smem <= info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
     if smem_ok && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
-        // Spread the output tasks over every SM (one persistent block each at most).
-        let tasks = out.div_ceil(GEMV_OPW);
-        let blocks = tasks.min(info.sm_count.max(1) as usize);
-        let warps = tasks.div_ceil(blocks).clamp(2, 16);
+        // Spread the output tasks over every SM: persistent blocks, two per SM when their x
+        // buffers fit (more loads in flight), else one.
+        let tasks = out.div_ceil(gemv_outputs_per_warp(r));
+        let per_sm = if 2 * (smem + SMEM_MARGIN as usize) <= info.smem_optin as usize {
+            2
+        } else {
+            1
+        };
+        let blocks = tasks.min(per_sm * info.sm_count.max(1) as usize);
+        let warps = tasks.div_ceil(blocks).clamp(2, GEMV_WARPS);
         return Core::Gemv {
             rows_per_group: r as u32,
             threads: (warps * 32) as u32,
