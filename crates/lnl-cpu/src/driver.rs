@@ -6,8 +6,8 @@
 //!   (a `KC x NR` slice of a `W` panel, 16 KiB, stays in L1); per block, row blocks of up to
 //!   [`MC_MAX`] rows are packed into a per-thread buffer (`MC x KC`, <= 256 KiB, stays in L2)
 //!   and swept against every panel of `W` (the `KC x out` block of `W`, 4 MiB at out = 4096,
-//!   stays in the shared L3, so `W` comes from DRAM once per call). Row blocks (and, when there
-//!   are fewer row blocks than threads, column chunks) run in parallel; `k` blocks in sequence.
+//!   stays in the shared L3). Row blocks (and, when there are fewer row blocks than threads,
+//!   column chunks) run in parallel, each through all its `k` blocks with no barrier.
 //! * **Decode** (`rows <= DECODE_MAX_ROWS`): all rows are packed once, the output columns are
 //!   split across threads, and each thread streams its panels of `W` start to end exactly once:
 //!   a memory-bandwidth-bound pass.
@@ -225,11 +225,13 @@ fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads:
     } else {
         even_ranges(w.panels(), threads.div_ceil(row_blocks.len()), 1)
     };
-    for (kr, merge) in k_blocks(k) {
-        let kl = kr.1 - kr.0;
-        let tiles = split_tiles(y, n, &row_blocks, &col_chunks);
-        for_each_tile(tiles, threads, |mut t| {
-            let mb = t.rows.len();
+    let tiles = split_tiles(y, n, &row_blocks, &col_chunks);
+    // Each tile runs all its `k` blocks with no barrier between them: the threads stay close
+    // enough that the one behind finds the `KC x out` block of `W` in L3.
+    for_each_tile(tiles, threads, |mut t| {
+        let mb = t.rows.len();
+        for (kr, merge) in k_blocks(k) {
+            let kl = kr.1 - kr.0;
             scratch::with(Kind::Pack, packed_len(mb, kl), |a| {
                 pack(src, t.r0, mb, kr.0, kl, a);
                 for j in t.p0..t.p1 {
@@ -242,8 +244,8 @@ fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads:
                     panel_pass(w, j, a, kr.0, kl, kr, next, &mut t, merge);
                 }
             });
-        });
-    }
+        }
+    });
 }
 
 #[cfg(test)]
