@@ -44,10 +44,16 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
         // Stage rows [r0, r0 + nr) with the whole block (zeros for the group's unused rows).
         const float* xg = x + (size_t)r0 * H;
         if (vec) {
+            // cp.async: every 16-byte copy of the thread is in flight at once (no registers),
+            // zero-filled past the group's last row.
             const u32 n4 = R * H / 4, valid4 = nr * H / 4;
-            float4* xs4 = reinterpret_cast<float4*>(xs);
-            for (u32 i = tid; i < n4; i += blockDim.x)
-                xs4[i] = i < valid4 ? ldg4(xg + 4 * (size_t)i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            for (u32 i = tid; i < n4; i += blockDim.x) {
+                const unsigned dst = (unsigned)__cvta_generic_to_shared(xs + 4 * (size_t)i);
+                const float* src = xg + 4 * (size_t)(i < valid4 ? i : 0);
+                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src),
+                             "r"(i < valid4 ? 16 : 0));
+            }
+            asm volatile("cp.async.wait_all;" ::: "memory");
         } else {
             for (u32 i = tid; i < R * H; i += blockDim.x) xs[i] = i < nr * H ? xg[i] : 0.0f;
         }

@@ -123,11 +123,13 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         let (_, bm, bn, _) = GEMM_TILES[t];
         rows.div_ceil(bm) * out.div_ceil(bn)
     };
-    // 128x128 tiles unless they would leave part of the device idle (two blocks per SM).
+    // 128x128 tiles with K-tile 16 (fastest on the H100 for 4096^2 and 8192x11008, see
+    // docs/PERF.md) unless they would leave part of the device idle (two blocks per SM): then
+    // 64x128 tiles.
     let tile = forced_tile().unwrap_or(if tiles_for(0) < 2 * info.sm_count as usize {
         2
     } else {
-        0
+        1
     });
     Core::Gemm {
         vec: hidden % 4 == 0,
