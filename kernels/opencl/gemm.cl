@@ -1,4 +1,5 @@
-// Tiled GEMM y[M, N] = A[M, K] . W[N, K]^T + bias[N], A = xhat (unfused) or LN(x) (fused).
+// Tiled GEMM y[M, N] = A[M, K] . W[N, K]^T + bias[N]. Unfused: A = xhat, W and bias as given.
+// Fused: A = standardised x (staged here), W = W diag(gamma), bias = W beta + b (folded at build).
 //
 // Tile BM x BN per work-group, BK deep; each work-item owns a TM x TN block of y, held as
 // TM/4 x TN/4 float4 groups spread BM/(TM/4) apart so that local-memory reads are conflict-free
@@ -18,29 +19,21 @@
 #define G_A_LOADS (GEMM_BM * G_KQ / G_NT)
 #define G_W_LOADS (GEMM_BN * G_KQ / G_NT)
 
-// Issues this work-item's global loads of the k tile starting at k0 (A, and gamma/beta when fused).
-inline void gemm_fetch(const bool fused, const __global float *a, const __global float *gamma,
-                       const __global float *beta, const __global float *w, uint m_len, uint n_len,
+// Issues this work-item's global loads of the k tile starting at k0.
+inline void gemm_fetch(const __global float *a, const __global float *w, uint m_len, uint n_len,
                        uint k_len, uint m0, uint n0, uint k0, bool vec, const uint *a_row,
-                       const uint *a_kq, const uint *w_row, const uint *w_kq, float4 *ra, float4 *rg,
-                       float4 *rb, float4 *rw)
+                       const uint *a_kq, const uint *w_row, const uint *w_kq, float4 *ra,
+                       float4 *rw)
 {
 #pragma unroll
-    for (uint p = 0; p < G_A_LOADS; ++p) {
-        const uint kk = k0 + a_kq[p];
-        ra[p] = fetch4(a, m_len, k_len, m0 + a_row[p], kk, vec);
-        if (fused) {
-            rg[p] = fetch4(gamma, 1, k_len, 0, kk, vec);
-            rb[p] = fetch4(beta, 1, k_len, 0, kk, vec);
-        }
-    }
+    for (uint p = 0; p < G_A_LOADS; ++p)
+        ra[p] = fetch4(a, m_len, k_len, m0 + a_row[p], k0 + a_kq[p], vec);
 #pragma unroll
     for (uint p = 0; p < G_W_LOADS; ++p)
         rw[p] = fetch4(w, n_len, k_len, n0 + w_row[p], k0 + w_kq[p], vec);
 }
 
 inline void gemm_body(const bool fused, const __global float *a, const __global float2 *stats,
-                      const __global float *gamma, const __global float *beta,
                       const __global float *w, const __global float *bias, __global float *y,
                       uint m_len, uint n_len, uint k_len, __local float *as, __local float *ws)
 {
@@ -76,16 +69,15 @@ inline void gemm_body(const bool fused, const __global float *a, const __global 
         for (uint j = 0; j < GEMM_TN; ++j)
             acc[i][j] = 0.0f;
 
-    float4 ra[G_A_LOADS], rg[G_A_LOADS], rb[G_A_LOADS], rw[G_W_LOADS];
+    float4 ra[G_A_LOADS], rw[G_W_LOADS];
     const uint tiles = (k_len + GEMM_BK - 1) / GEMM_BK;
 
-    gemm_fetch(fused, a, gamma, beta, w, m_len, n_len, k_len, m0, n0, 0u, vec, a_row, a_kq, w_row,
-               w_kq, ra, rg, rb, rw);
+    gemm_fetch(a, w, m_len, n_len, k_len, m0, n0, 0u, vec, a_row, a_kq, w_row, w_kq, ra, rw);
     for (uint t = 0; t < tiles; ++t) {
         barrier(CLK_LOCAL_MEM_FENCE); // everyone is done reading the previous tile
 #pragma unroll
         for (uint p = 0; p < G_A_LOADS; ++p) {
-            const float4 v = stage_a(ra[p], fused, a_st[p], rg[p], rb[p]);
+            const float4 v = stage_a(ra[p], fused, a_st[p]);
             __local float *d = as + a_kq[p] * G_LDA + a_row[p];
             d[0] = v.x;
             d[G_LDA] = v.y;
@@ -102,8 +94,8 @@ inline void gemm_body(const bool fused, const __global float *a, const __global 
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         if (t + 1 < tiles)
-            gemm_fetch(fused, a, gamma, beta, w, m_len, n_len, k_len, m0, n0, (t + 1) * GEMM_BK, vec,
-                       a_row, a_kq, w_row, w_kq, ra, rg, rb, rw);
+            gemm_fetch(a, w, m_len, n_len, k_len, m0, n0, (t + 1) * GEMM_BK, vec, a_row, a_kq,
+                       w_row, w_kq, ra, rw);
 
 #pragma unroll
         for (uint kk = 0; kk < GEMM_BK; ++kk) {
@@ -159,15 +151,14 @@ __kernel void gemm_unfused(const __global float *xhat, const __global float *w,
 {
     __local float as[GEMM_BK * G_LDA] __attribute__((aligned(16)));
     __local float ws[GEMM_BK * G_LDW] __attribute__((aligned(16)));
-    gemm_body(false, xhat, 0, 0, 0, w, bias, y, m_len, n_len, k_len, as, ws);
+    gemm_body(false, xhat, 0, w, bias, y, m_len, n_len, k_len, as, ws);
 }
 
 __kernel void gemm_fused(const __global float *x, const __global float2 *stats,
-                         const __global float *gamma, const __global float *beta,
                          const __global float *w, const __global float *bias, __global float *y,
                          uint m_len, uint n_len, uint k_len)
 {
     __local float as[GEMM_BK * G_LDA] __attribute__((aligned(16)));
     __local float ws[GEMM_BK * G_LDW] __attribute__((aligned(16)));
-    gemm_body(true, x, stats, gamma, beta, w, bias, y, m_len, n_len, k_len, as, ws);
+    gemm_body(true, x, stats, w, bias, y, m_len, n_len, k_len, as, ws);
 }

@@ -1,21 +1,24 @@
 // Decode GEMV for few rows: y[M, N] = A[M, K] . W[N, K]^T + bias[N], M <= a few row blocks.
-// W is streamed from global memory once per row block of GEMV_R rows, with float4 loads, each
-// work-item owning GEMV_OPT outputs and a GEMV_KT-th of k; the rows' A values are staged into
-// local memory GEMV_KC columns at a time (normalised on the way when fused: the fusion).
-// Partial sums are combined in a fixed order through local memory: deterministic.
-// Compile-time: GEMV_KT, GEMV_OG, GEMV_OPT, GEMV_R, GEMV_KC (KC a multiple of 4 * KT).
+// Unfused: A = xhat. Fused: A = x, standardised in registers as it is loaded, with the block's
+// row statistics computed here first (one launch in all; gamma and beta are folded into W and
+// the bias at build time).
+//
+// W is streamed from global memory once per row block of GEMV_R rows with float4 loads, the
+// next step's W vectors loaded before the current step's FMAs (and the first ones before the
+// statistics prologue, so that DRAM latency overlaps it). Work-item (lane, g) owns GEMV_OPT
+// outputs and every GEMV_KT-th float4 of k; the GEMV_KT partial sums of each output are combined
+// in a fixed order through local memory, GEMV_RR rows per round: deterministic.
+// Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG, GEMV_RR.
 
 #define V_NT (GEMV_KT * GEMV_OG)
 #define V_NO (GEMV_OG * GEMV_OPT)
-#define V_RED_STRIDE (GEMV_KT + 1)
-#define V_XS_LEN (GEMV_R * GEMV_KC)
-#define V_RED_LEN (GEMV_R * V_NO * V_RED_STRIDE)
-#define V_BUF_LEN (V_XS_LEN > V_RED_LEN ? V_XS_LEN : V_RED_LEN)
+#define V_STRIDE (GEMV_KT + 1)
+#define V_RED_LEN (GEMV_RR * V_NO * V_STRIDE)
+#define V_BUF_LEN (V_RED_LEN > V_NT ? V_RED_LEN : V_NT)
 
-inline void gemv_body(const bool fused, const __global float *a, const __global float2 *stats,
-                      const __global float *gamma, const __global float *beta,
+inline void gemv_body(const bool fused, const __global float *a, float eps,
                       const __global float *w, const __global float *bias, __global float *y,
-                      uint m_len, uint n_len, uint k_len, __local float *buf)
+                      uint m_len, uint n_len, uint k_len, __local float *buf, __local float2 *st)
 {
     const uint tid = get_local_id(0);
     const uint lane = tid % GEMV_KT;
@@ -26,6 +29,35 @@ inline void gemv_body(const bool fused, const __global float *a, const __global 
     const uint o_first = o_grp + g * GEMV_OPT;
     const bool vec = (k_len & 3u) == 0;
 
+    uint k = lane * 4;
+    float4 wv[GEMV_OPT];
+#pragma unroll
+    for (uint j = 0; j < GEMV_OPT; ++j)
+        wv[j] = fetch4(w, n_len, k_len, o_first + j, k, vec);
+
+    float2 s[GEMV_R];
+#pragma unroll
+    for (uint r = 0; r < GEMV_R; ++r)
+        s[r] = (float2)(0.0f);
+    if (fused) {
+        // One segment of the work-group per row: a power of two >= rows segments.
+        uint p = 1;
+        while (p < rows)
+            p <<= 1;
+        const uint seg = V_NT / p;
+        const uint r = tid / seg;
+        const bool live = r < rows;
+        const float2 rs = seg_row_stats(a + (size_t)(r0 + (live ? r : 0)) * k_len, live, k_len,
+                                        eps, buf, seg);
+        if (live && (tid & (seg - 1)) == 0)
+            st[r] = rs;
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (uint r = 0; r < GEMV_R; ++r)
+            if (r < rows)
+                s[r] = st[r];
+    }
+
     float acc[GEMV_R][GEMV_OPT];
 #pragma unroll
     for (uint r = 0; r < GEMV_R; ++r)
@@ -33,64 +65,53 @@ inline void gemv_body(const bool fused, const __global float *a, const __global 
         for (uint j = 0; j < GEMV_OPT; ++j)
             acc[r][j] = 0.0f;
 
-    for (uint kc = 0; kc < k_len; kc += GEMV_KC) {
-        barrier(CLK_LOCAL_MEM_FENCE); // the previous chunk has been read
-        for (uint idx = tid * 4; idx < V_XS_LEN; idx += V_NT * 4) {
-            const uint r = idx / GEMV_KC;
-            const uint k = kc + idx % GEMV_KC;
-            float4 v = fetch4(a, m_len, k_len, r0 + r, k, vec);
-            if (fused && r < rows)
-                v = stage_a(v, true, stats[r0 + r], fetch4(gamma, 1, k_len, 0, k, vec),
-                            fetch4(beta, 1, k_len, 0, k, vec));
-            *(__local float4 *)(buf + idx) = v;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
+    for (; k < k_len; k += 4 * GEMV_KT) {
+        float4 wn[GEMV_OPT];
 #pragma unroll
-        for (uint it = 0; it < GEMV_KC / (4 * GEMV_KT); ++it) {
-            const uint kk = it * 4 * GEMV_KT + lane * 4;
-            const uint k = kc + kk;
-            if (k < k_len) {
-                float4 wv[GEMV_OPT];
+        for (uint j = 0; j < GEMV_OPT; ++j)
+            wn[j] = fetch4(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT, vec);
 #pragma unroll
-                for (uint j = 0; j < GEMV_OPT; ++j)
-                    wv[j] = fetch4(w, n_len, k_len, o_first + j, k, vec);
+        for (uint r = 0; r < GEMV_R; ++r) {
+            if (r < rows) {
+                const float4 xv = stage_a(fetch4(a, m_len, k_len, r0 + r, k, vec), fused, s[r]);
 #pragma unroll
-                for (uint r = 0; r < GEMV_R; ++r) {
-                    if (r < rows) {
-                        const float4 xv = *(__local const float4 *)(buf + r * GEMV_KC + kk);
-#pragma unroll
-                        for (uint j = 0; j < GEMV_OPT; ++j) {
-                            float s = acc[r][j];
-                            s = fma(wv[j].x, xv.x, s);
-                            s = fma(wv[j].y, xv.y, s);
-                            s = fma(wv[j].z, xv.z, s);
-                            s = fma(wv[j].w, xv.w, s);
-                            acc[r][j] = s;
-                        }
-                    }
+                for (uint j = 0; j < GEMV_OPT; ++j) {
+                    float t = acc[r][j];
+                    t = fma(wv[j].x, xv.x, t);
+                    t = fma(wv[j].y, xv.y, t);
+                    t = fma(wv[j].z, xv.z, t);
+                    t = fma(wv[j].w, xv.w, t);
+                    acc[r][j] = t;
                 }
             }
         }
-    }
-
-    // Combine the GEMV_KT partial sums of each (row, output): slot-major, stride KT + 1 so that
-    // neither the writers (consecutive lanes) nor the readers (consecutive slots) collide on banks.
-    barrier(CLK_LOCAL_MEM_FENCE);
-#pragma unroll
-    for (uint r = 0; r < GEMV_R; ++r)
 #pragma unroll
         for (uint j = 0; j < GEMV_OPT; ++j)
-            buf[((r * GEMV_OG + g) * GEMV_OPT + j) * V_RED_STRIDE + lane] = acc[r][j];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint slot = tid; slot < GEMV_R * V_NO; slot += V_NT) {
-        const uint r = slot / V_NO;
-        const uint o = o_grp + slot % V_NO;
-        if (r < rows && o < n_len) {
-            const __local float *p = buf + slot * V_RED_STRIDE;
-            float s = 0.0f;
-            for (uint l = 0; l < GEMV_KT; ++l)
-                s += p[l];
-            y[(size_t)(r0 + r) * n_len + o] = s + bias[o];
+            wv[j] = wn[j];
+    }
+
+    // Combine the GEMV_KT partial sums of each (row, output), GEMV_RR rows per round. Slot-major
+    // with stride KT + 1: neither the writers (consecutive lanes) nor the readers (consecutive
+    // slots) collide on banks.
+#pragma unroll
+    for (uint rb = 0; rb < GEMV_R; rb += GEMV_RR) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+        for (uint r = rb; r < rb + GEMV_RR && r < GEMV_R; ++r)
+#pragma unroll
+            for (uint j = 0; j < GEMV_OPT; ++j)
+                buf[((r - rb) * V_NO + g * GEMV_OPT + j) * V_STRIDE + lane] = acc[r][j];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (uint slot = tid; slot < GEMV_RR * V_NO; slot += V_NT) {
+            const uint r = rb + slot / V_NO;
+            const uint o = o_grp + slot % V_NO;
+            if (r < rows && o < n_len) {
+                const __local float *p = buf + slot * V_STRIDE;
+                float t = 0.0f;
+                for (uint l = 0; l < GEMV_KT; ++l)
+                    t += p[l];
+                y[(size_t)(r0 + r) * n_len + o] = t + bias[o];
+            }
         }
     }
 }
@@ -99,15 +120,16 @@ __kernel void gemv_unfused(const __global float *xhat, const __global float *w,
                            const __global float *bias, __global float *y, uint m_len, uint n_len,
                            uint k_len)
 {
-    __local float buf[V_BUF_LEN] __attribute__((aligned(16)));
-    gemv_body(false, xhat, 0, 0, 0, w, bias, y, m_len, n_len, k_len, buf);
+    __local float buf[V_BUF_LEN];
+    __local float2 st[GEMV_R];
+    gemv_body(false, xhat, 0.0f, w, bias, y, m_len, n_len, k_len, buf, st);
 }
 
-__kernel void gemv_fused(const __global float *x, const __global float2 *stats,
-                         const __global float *gamma, const __global float *beta,
-                         const __global float *w, const __global float *bias, __global float *y,
-                         uint m_len, uint n_len, uint k_len)
+__kernel void gemv_fused(const __global float *x, float eps, const __global float *w,
+                         const __global float *bias, __global float *y, uint m_len, uint n_len,
+                         uint k_len)
 {
-    __local float buf[V_BUF_LEN] __attribute__((aligned(16)));
-    gemv_body(true, x, stats, gamma, beta, w, bias, y, m_len, n_len, k_len, buf);
+    __local float buf[V_BUF_LEN];
+    __local float2 st[GEMV_R];
+    gemv_body(true, x, eps, w, bias, y, m_len, n_len, k_len, buf, st);
 }

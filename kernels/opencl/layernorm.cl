@@ -6,7 +6,7 @@ __kernel void layernorm(const __global float *x, uint h, float eps, const __glob
 {
     const uint r = get_group_id(0);
     const __global float *row = x + (size_t)r * h;
-    const float2 st = wg_row_stats(row, h, eps, scratch);
+    const float2 st = seg_row_stats(row, true, h, eps, scratch, get_local_size(0));
     __global float *out = xhat + (size_t)r * h;
     for (uint i = get_local_id(0); i < h; i += get_local_size(0))
         out[i] = normalise1(row[i], st, gamma[i], beta[i]);

@@ -1,13 +1,19 @@
-// The LayerNorm element map, shared by the unfused LayerNorm kernel and the fused GEMM/GEMV
-// staging, so both strategies round identically: gamma * ((x - mean) * rstd) + beta.
-// `stats` holds (mean, rstd) of the element's row (see row_stats.cl).
+// The LayerNorm element maps. Both strategies standardise identically, (x - mean) * rstd;
+// the unfused LayerNorm kernel then applies gamma and beta, while the fused path has gamma folded
+// into W and beta into the bias at build time (W' = W diag(gamma), c = W beta + b), so its
+// stagers only standardise. `st` holds (mean, rstd) of the element's row (see row_stats.cl).
 
-inline float normalise1(float x, float2 stats, float g, float b)
+inline float standardise1(float x, float2 st)
 {
-    return fma((x - stats.x) * stats.y, g, b);
+    return (x - st.x) * st.y;
 }
 
-inline float4 normalise4(float4 x, float2 stats, float4 g, float4 b)
+inline float4 standardise4(float4 x, float2 st)
 {
-    return fma((x - stats.x) * stats.y, g, b);
+    return (x - st.x) * st.y;
+}
+
+inline float normalise1(float x, float2 st, float g, float b)
+{
+    return fma(standardise1(x, st), g, b);
 }

@@ -1,90 +1,103 @@
-// Row statistics of one row by one work-group: the lnl_core::row_stats recipe.
+// Row statistics: the lnl_core::row_stats recipe, computed by a segment of a work-group.
 //   pass 1: mean = sum(x) / H
-//   pass 2: m2 = sum((x - mean)^2); rstd = 1 / sqrt(m2 / H + eps)
-//   fallback, when m2 overflows but the mean is finite (|x| beyond ~1e18):
-//   s = max |x - mean|, m2' = sum(((x - mean) / s)^2), rstd = (1/s) / sqrt(m2' / H + eps / s^2)
-// Reductions are fixed-shape trees in local memory: same bits on every run (no atomics).
-// `scratch` holds get_local_size(0) floats; the work-group size must be a power of two.
+//   pass 2: m2 = sum((x - mean)^2), and in the same pass m2s = sum(((x - mean) * 2^-64)^2)
+//   rstd = 1 / sqrt(m2 / H + eps); when m2 overflows but the mean is finite (|x| beyond ~1e18),
+//   rstd = 2^-64 / sqrt(m2s / H + eps * 2^-128) instead: LayerNorm is scale-invariant and a
+//   power-of-two scale is exact, so the row comes out right; if even m2s overflows (|x - mean|
+//   near f32::MAX), or the row holds NaN/Inf, the statistics are non-finite and so is the row.
+// (lnl_core scales by max |x - mean|, which needs a third pass; the fixed power of two needs
+// none, and keeps every barrier outside data-dependent branches, which PoCL compiles badly.)
+// A segment is `seg` consecutive work-items (a power of two dividing the work-group size): the
+// whole group for one row per group (row_stats, layernorm kernels), or a slice of it when the
+// GEMV computes the statistics of its few rows itself. Reductions are fixed-shape trees in
+// local memory: the same bits on every run (no atomics). `scratch` holds get_local_size(0)
+// floats. Every work-item of the group must call these functions (they contain barriers).
 
-inline float wg_reduce_sum(float v, __local float *scratch)
+#define STATS_SCALE 0x1p-64f
+
+inline float seg_reduce_sum(float v, __local float *scratch, uint seg)
 {
     const uint lid = get_local_id(0);
-    const uint n = get_local_size(0);
-    barrier(CLK_LOCAL_MEM_FENCE); // the previous reduction has read scratch[0]
+    const uint base = lid & ~(seg - 1);
+    const uint i = lid - base;
+    barrier(CLK_LOCAL_MEM_FENCE); // the previous reduction has read its result
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = n / 2; s > 0; s >>= 1) {
-        if (lid < s)
+    for (uint s = seg / 2; s > 0; s >>= 1) {
+        if (i < s)
             scratch[lid] += scratch[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    return scratch[0];
+    return scratch[base];
 }
 
-inline float wg_reduce_max(float v, __local float *scratch)
+// This work-item's share of sum(x), float4 loads when rows are 16-byte aligned (h % 4 == 0).
+inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
 {
-    const uint lid = get_local_id(0);
-    const uint n = get_local_size(0);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = n / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return scratch[0];
-}
-
-// (mean, rstd) of row[0..h); every work-item of the group gets the result.
-inline float2 wg_row_stats(const __global float *row, uint h, float eps, __local float *scratch)
-{
-    const uint lid = get_local_id(0);
-    const uint n = get_local_size(0);
-    const float fh = (float)h;
-
     float acc = 0.0f;
-    for (uint i = lid; i < h; i += n)
-        acc += row[i];
-    const float mean = wg_reduce_sum(acc, scratch) / fh;
-
-    acc = 0.0f;
-    for (uint i = lid; i < h; i += n) {
-        const float d = row[i] - mean;
-        acc = fma(d, d, acc);
+    if ((h & 3u) == 0) {
+        const __global float4 *r4 = (const __global float4 *)row;
+        for (uint j = i; j < h / 4; j += seg) {
+            const float4 v = r4[j];
+            acc += (v.x + v.y) + (v.z + v.w);
+        }
+    } else {
+        for (uint j = i; j < h; j += seg)
+            acc += row[j];
     }
-    const float m2 = wg_reduce_sum(acc, scratch);
+    return acc;
+}
+
+// This work-item's share of (sum (x - mean)^2, sum ((x - mean) * STATS_SCALE)^2).
+inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, float mean)
+{
+    float2 acc = (float2)(0.0f);
+    if ((h & 3u) == 0) {
+        const __global float4 *r4 = (const __global float4 *)row;
+        for (uint j = i; j < h / 4; j += seg) {
+            const float4 d = r4[j] - mean;
+            const float4 q = d * d;
+            const float4 ds = d * STATS_SCALE;
+            const float4 qs = ds * ds;
+            acc.x += (q.x + q.y) + (q.z + q.w);
+            acc.y += (qs.x + qs.y) + (qs.z + qs.w);
+        }
+    } else {
+        for (uint j = i; j < h; j += seg) {
+            const float d = row[j] - mean;
+            const float ds = d * STATS_SCALE;
+            acc.x = fma(d, d, acc.x);
+            acc.y = fma(ds, ds, acc.y);
+        }
+    }
+    return acc;
+}
+
+// (mean, rstd) of `row` for the work-items of this segment; `live` is false for segments
+// without a row (they still take part in the barriers; their result is meaningless).
+inline float2 seg_row_stats(const __global float *row, bool live, uint h, float eps,
+                            __local float *scratch, uint seg)
+{
+    const uint i = get_local_id(0) & (seg - 1);
+    const float fh = (float)h;
+    const float mean = seg_reduce_sum(live ? seg_sum(row, h, i, seg) : 0.0f, scratch, seg) / fh;
+    const float2 part = live ? seg_squares(row, h, i, seg, mean) : (float2)(0.0f);
+    const float m2 = seg_reduce_sum(part.x, scratch, seg);
+    const float m2s = seg_reduce_sum(part.y, scratch, seg);
     if (isfinite(m2) || !isfinite(mean))
         return (float2)(mean, 1.0f / sqrt(m2 / fh + eps));
-
-    // Squares overflowed on a finite row: LayerNorm is scale-invariant, recompute scaled.
-    // fmax drops NaN operands, so a NaN residual is caught by the isfinite check below.
-    float mx = 0.0f;
-    bool nan_seen = false;
-    for (uint i = lid; i < h; i += n) {
-        const float d = fabs(row[i] - mean);
-        nan_seen |= isnan(d);
-        mx = fmax(mx, d);
-    }
-    const float s = wg_reduce_max(nan_seen ? INFINITY : mx, scratch);
-    if (!isfinite(s))
+    if (!isfinite(m2s))
         return (float2)(mean, NAN);
-    const float inv = 1.0f / s;
-    acc = 0.0f;
-    for (uint i = lid; i < h; i += n) {
-        const float d = (row[i] - mean) * inv;
-        acc = fma(d, d, acc);
-    }
-    const float m2s = wg_reduce_sum(acc, scratch);
-    return (float2)(mean, inv / sqrt(m2s / fh + eps * inv * inv));
+    return (float2)(mean, STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE)));
 }
 
-// The fused strategy's pre-pass: (mean, rstd) per row, 8 bytes per row. One work-group per row.
+// The fused GEMM's pre-pass: (mean, rstd) per row, 8 bytes per row. One work-group per row.
 __kernel void row_stats(const __global float *x, uint h, float eps, __global float2 *stats,
                         __local float *scratch)
 {
     const uint r = get_group_id(0);
-    const float2 st = wg_row_stats(x + (size_t)r * h, h, eps, scratch);
+    const float2 st =
+        seg_row_stats(x + (size_t)r * h, true, h, eps, scratch, get_local_size(0));
     if (get_local_id(0) == 0)
         stats[r] = st;
 }

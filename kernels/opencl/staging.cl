@@ -21,10 +21,12 @@ inline float4 fetch4(const __global float *src, uint nrows, uint k_len, uint row
     return v;
 }
 
-// What the stager writes for A (the GEMM's left operand) at row `st`, columns k..k+3:
-// unfused, A is xhat and goes through unchanged; fused, A is x and is normalised here, on its way
-// into local memory (the fusion). Out-of-range columns have gamma = beta = 0, so they stay 0.
-inline float4 stage_a(float4 v, bool fused, float2 st, float4 g, float4 b)
+// What the stager writes for A (the GEMM's left operand) at one row, columns k..k+3:
+// unfused, A is xhat and goes through unchanged; fused, A is x and is standardised here, on its
+// way into local memory or registers (the fusion; gamma and beta are folded into W and the bias).
+// Padding columns (k >= H) standardise to a finite value or to the row's own NaN; W's padding
+// columns are zero, so they add nothing to a finite row.
+inline float4 stage_a(float4 v, bool fused, float2 st)
 {
-    return fused ? normalise4(v, st, g, b) : v;
+    return fused ? standardise4(v, st) : v;
 }

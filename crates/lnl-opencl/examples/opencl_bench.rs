@@ -9,12 +9,12 @@
 //!
 //! Usage: opencl_bench [shape names...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles (tuning); LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy).
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,rr the GEMV's (tuning); LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy).
 
 use lnl_core::shapes::{SuiteShape, SUITE};
 use lnl_core::testdata::{normal_vec, random_params};
 use lnl_core::{tolerance, LayerParams, Strategy};
-use lnl_opencl::{GemmTiles, OpenClLayer};
+use lnl_opencl::{GemmTiles, GemvTiles, OpenClLayer};
 use std::time::Instant;
 
 fn tiles_override() -> Option<GemmTiles> {
@@ -29,16 +29,31 @@ fn tiles_override() -> Option<GemmTiles> {
     }
 }
 
+fn gemv_override() -> Option<GemvTiles> {
+    let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
+    let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
+    match v[..] {
+        [kt, og, opt, r, rr] => Some(GemvTiles { kt, og, opt, r, rr }),
+        _ => {
+            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,rr");
+            None
+        }
+    }
+}
+
 fn build(params: &LayerParams, s: Strategy) -> lnl_core::Result<OpenClLayer> {
     let layer = OpenClLayer::new(params, s)?;
-    match tiles_override() {
-        Some(gemm) => {
-            let mut cfg = *layer.runtime().config();
-            cfg.gemm = gemm;
-            OpenClLayer::with_config(params, s, cfg)
-        }
-        None => Ok(layer),
+    let (gemm, gemv) = (tiles_override(), gemv_override());
+    if gemm.is_none() && gemv.is_none() {
+        return Ok(layer);
     }
+    let mut cfg = *layer.runtime().config();
+    cfg.gemm = gemm.unwrap_or(cfg.gemm);
+    if let Some(v) = gemv {
+        cfg.gemv = v;
+        cfg.gemv_max_rows = 2 * v.r;
+    }
+    OpenClLayer::with_config(params, s, cfg)
 }
 
 /// Checks the first and last output rows against the f64 reference (a full check of the large
@@ -120,11 +135,11 @@ fn main() -> lnl_core::Result<()> {
             let b2b_med = median(&mut b2b);
             let cfg = layer.runtime().config();
             println!(
-                "{{\"provider\":\"opencl\",\"device\":{:?},\"shape\":{:?},\"rows\":{},\"hidden\":{},\"out\":{},\"strategy\":\"{}\",\"median_s\":{:e},\"min_s\":{:e},\"b2b_s\":{:e},\"runs\":{},\"gflops\":{:.1},\"gbs\":{:.1},\"check\":{:?},\"gemm_tiles\":\"{}x{}x{}/{}x{}\"}}",
+                "{{\"provider\":\"opencl\",\"device\":{:?},\"shape\":{:?},\"rows\":{},\"hidden\":{},\"out\":{},\"strategy\":\"{}\",\"median_s\":{:e},\"min_s\":{:e},\"b2b_s\":{:e},\"runs\":{},\"gflops\":{:.1},\"gbs\":{:.1},\"check\":{:?},\"gemm_tiles\":\"{}x{}x{}/{}x{}\",\"gemv\":\"{:?}\"}}",
                 layer.runtime().description(), shape.name, shape.rows, shape.hidden, shape.out,
                 s, med, min, b2b_med, runs, shape.flops() / med * 1e-9,
                 shape.min_bytes() / med * 1e-9, check,
-                cfg.gemm.bm, cfg.gemm.bn, cfg.gemm.bk, cfg.gemm.tm, cfg.gemm.tn
+                cfg.gemm.bm, cfg.gemm.bn, cfg.gemm.bk, cfg.gemm.tm, cfg.gemm.tn, cfg.gemv
             );
             per_strategy.push((s, med, b2b_med, check));
         }

@@ -38,15 +38,16 @@ impl GemmTiles {
     }
 }
 
-/// The decode GEMV's shape: `kt` work-items along k times `og` output groups, `opt` outputs per
-/// work-item, `r` rows per row block, `kc` columns staged per chunk.
+/// The decode GEMV's shape: `kt` work-items along k times `og` output groups (both powers of
+/// two), `opt` outputs per work-item, `r` rows per row block, partial sums combined `rr` rows
+/// per round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
     pub og: usize,
     pub opt: usize,
     pub r: usize,
-    pub kc: usize,
+    pub rr: usize,
 }
 
 impl GemvTiles {
@@ -57,12 +58,18 @@ impl GemvTiles {
     pub fn outputs(&self) -> usize {
         self.og * self.opt
     }
-    /// One local buffer serves the staged chunk, then the partial-sum exchange.
+    /// One local buffer serves the statistics scratch, then the partial-sum exchange; plus the
+    /// rows' (mean, rstd).
     pub fn local_bytes(&self) -> usize {
-        4 * (self.r * self.kc).max(self.r * self.outputs() * (self.kt + 1))
+        4 * (self.rr * self.outputs() * (self.kt + 1)).max(self.work_group()) + 8 * self.r
     }
     pub fn is_consistent(&self) -> bool {
-        self.work_group() > 0 && self.r > 0 && self.kc % (4 * self.kt) == 0
+        self.kt.is_power_of_two()
+            && self.og.is_power_of_two()
+            && self.opt > 0
+            && self.r > 0
+            && self.r <= self.work_group()
+            && (1..=self.r).contains(&self.rr)
     }
 }
 
@@ -80,25 +87,25 @@ pub struct KernelConfig {
 const fn gemm(bm: usize, bn: usize, bk: usize, tm: usize, tn: usize) -> GemmTiles {
     GemmTiles { bm, bn, bk, tm, tn }
 }
-const fn gemv(kt: usize, og: usize, opt: usize, r: usize, kc: usize) -> GemvTiles {
-    GemvTiles { kt, og, opt, r, kc }
+const fn gemv(kt: usize, og: usize, opt: usize, r: usize, rr: usize) -> GemvTiles {
+    GemvTiles { kt, og, opt, r, rr }
 }
 
 /// GPU candidates, largest first: 256 work-items and 8x8 per work-item where the device
 /// allows (enough independent FMAs per local-memory read to approach the FMA rate).
 const GPU_LEVELS: [(GemmTiles, GemvTiles, usize); 4] = [
-    (gemm(128, 128, 16, 8, 8), gemv(64, 4, 4, 8, 1024), 256),
-    (gemm(64, 64, 16, 4, 4), gemv(32, 4, 4, 8, 512), 256),
-    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 256), 64),
-    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 64), 16),
+    (gemm(128, 128, 16, 8, 8), gemv(64, 4, 8, 8, 4), 256),
+    (gemm(64, 64, 16, 4, 4), gemv(32, 4, 4, 8, 8), 256),
+    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 8), 64),
+    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 4), 16),
 ];
 
 /// CPU candidates: PoCL runs a work-group as loops over its work-items on one core, so a
 /// work-group is a unit of scheduling, not of parallelism: modest sizes, many groups.
 const CPU_LEVELS: [(GemmTiles, GemvTiles, usize); 3] = [
-    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 256), 64),
-    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 64), 16),
-    (gemm(16, 16, 16, 4, 4), gemv(4, 1, 4, 4, 16), 4),
+    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 8), 64),
+    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 4), 16),
+    (gemm(16, 16, 16, 4, 4), gemv(4, 1, 4, 4, 4), 4),
 ];
 
 impl KernelConfig {
@@ -141,8 +148,8 @@ impl KernelConfig {
         let (g, v) = (self.gemm, self.gemv);
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
-             -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_KC={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.kc
+             -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_RR={}",
+            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.rr
         )
     }
 }

@@ -1,10 +1,14 @@
 //! The built layer: weights resident on the device, both strategies, device-resident entry
 //! points for timings that exclude host transfers, and `LayerNormLinear` on top.
 //!
-//! Unfused: `layernorm` writes xhat `[rows, H]`, then the GEMM (or GEMV) reads it; bias in the
-//! epilogue. Fused: `row_stats` writes 8 bytes per row, then the GEMM (or GEMV) normalises x
-//! while staging it into local memory; xhat never exists in global memory. Both use the same
-//! GEMM/GEMV source; they differ only in the staging step (kernels/opencl/staging.cl).
+//! Unfused: `layernorm` writes xhat `[rows, H]`, then the GEMM (or, for few rows, the GEMV)
+//! reads it; bias in the epilogue. Fused: gamma and beta are folded into the weights when the
+//! layer is built (W' = W diag(gamma) rounded once to f32; c = W beta + b summed in f64), so the
+//! kernels only standardise x, (x - mean) * rstd, as they stage it, and add c in the epilogue;
+//! xhat never exists in global memory. Many rows: `row_stats` (8 bytes per row) then the GEMM
+//! standardising x tiles on their way into local memory. Few rows: one GEMV launch that computes
+//! its rows' statistics itself. Both strategies run the same GEMM/GEMV source; they differ only
+//! in the staging step (kernels/opencl/staging.cl).
 
 use crate::config::KernelConfig;
 use crate::errors::{device_error, map_err, PROVIDER};
@@ -32,10 +36,12 @@ pub struct OpenClLayer {
     hidden: usize,
     out: usize,
     eps: f32,
+    /// W (unfused) or W diag(gamma) (fused).
     weight: Buffer<f32>,
-    gamma: Buffer<f32>,
-    beta: Buffer<f32>,
-    /// Zeros when the layer has no bias: `acc + 0` is exact, and the epilogue stays branch-free.
+    /// gamma and beta for the unfused LayerNorm kernel; `None` when fused (folded).
+    gamma_beta: Option<(Buffer<f32>, Buffer<f32>)>,
+    /// b (unfused; zeros when the layer has none: `acc + 0` is exact and the epilogue stays
+    /// branch-free) or W beta + b (fused).
     bias: Buffer<f32>,
     state: Mutex<State>,
 }
@@ -94,14 +100,6 @@ impl OpenClLayer {
     fn on(rt: Arc<Runtime>, params: &LayerParams, strategy: Strategy) -> Result<Self> {
         let (h, o) = (params.hidden(), params.out());
         fits_u32(Param::Weight, o, h)?;
-        let zeros;
-        let bias = match params.bias() {
-            Some(b) => b,
-            None => {
-                zeros = vec![0.0f32; o];
-                &zeros
-            }
-        };
         let kernel = |name: &str| {
             cl::create_kernel(&rt.program, name)
                 .map_err(|e| device_error(rt.description(), name, e))
@@ -116,15 +114,28 @@ impl OpenClLayer {
             gemv: kernel(gemv)?,
             scratch: None,
         };
+        let (weight, gamma_beta, bias) = match strategy {
+            Strategy::Unfused => {
+                let bias = match params.bias() {
+                    Some(b) => b.to_vec(),
+                    None => vec![0.0f32; o],
+                };
+                let gb = (upload(&rt, params.gamma())?, upload(&rt, params.beta())?);
+                (upload(&rt, params.weight())?, Some(gb), upload(&rt, &bias)?)
+            }
+            Strategy::Fused => {
+                let (w, c) = fold(params);
+                (upload(&rt, &w)?, None, upload(&rt, &c)?)
+            }
+        };
         Ok(Self {
             strategy,
             hidden: h,
             out: o,
             eps: params.eps(),
-            weight: upload(&rt, params.weight())?,
-            gamma: upload(&rt, params.gamma())?,
-            beta: upload(&rt, params.beta())?,
-            bias: upload(&rt, bias)?,
+            weight,
+            gamma_beta,
+            bias,
             state: Mutex::new(state),
             rt,
         })
@@ -205,9 +216,16 @@ impl OpenClLayer {
         let cfg = *self.rt.config();
         let dev = self.rt.description();
         let fused = self.strategy == Strategy::Fused;
-        let scratch_len = if fused { 2 * rows } else { rows * h };
+        let few_rows = rows <= cfg.gemv_max_rows;
+        // Scratch: xhat (unfused), per-row (mean, rstd) for the fused GEMM, none for the fused
+        // GEMV (it computes its rows' statistics itself).
+        let scratch_len = match (fused, few_rows) {
+            (false, _) => rows * h,
+            (true, false) => 2 * rows,
+            (true, true) => 1,
+        };
 
-        // Held until both kernels are enqueued: the scratch and the kernels' arguments are ours.
+        // Held until every kernel is enqueued: the scratch and the kernels' arguments are ours.
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let st = &mut *guard;
         if st.scratch.as_ref().is_none_or(|b| b.len() < scratch_len) {
@@ -217,84 +235,113 @@ impl OpenClLayer {
         let (m, n, k) = (rows as u32, o as u32, h as u32);
         let mut first = cl::Event::null();
         let mut last = cl::Event::null();
+        let queue = self.rt.queue();
 
-        let norm_args: Vec<Arg> = if fused {
-            vec![
-                Arg::Mem(x),
-                Arg::U32(k),
-                Arg::F32(self.eps),
-                Arg::Mem(scratch),
-                Arg::LocalF32(cfg.norm_wg),
-            ]
-        } else {
-            vec![
-                Arg::Mem(x),
-                Arg::U32(k),
-                Arg::F32(self.eps),
-                Arg::Mem(&self.gamma),
-                Arg::Mem(&self.beta),
-                Arg::Mem(scratch),
-                Arg::LocalF32(cfg.norm_wg),
-            ]
-        };
-        Launch {
-            kernel: &st.norm,
-            name: if fused { "row_stats" } else { "layernorm" },
-            groups: [rows, 1],
-            local: [cfg.norm_wg, 1],
+        // First pass, unless the fused GEMV does it all.
+        let two_passes = !(fused && few_rows);
+        if two_passes {
+            let norm_args: Vec<Arg> = match &self.gamma_beta {
+                Some((gamma, beta)) => vec![
+                    Arg::Mem(x),
+                    Arg::U32(k),
+                    Arg::F32(self.eps),
+                    Arg::Mem(gamma),
+                    Arg::Mem(beta),
+                    Arg::Mem(scratch),
+                    Arg::LocalF32(cfg.norm_wg),
+                ],
+                None => vec![
+                    Arg::Mem(x),
+                    Arg::U32(k),
+                    Arg::F32(self.eps),
+                    Arg::Mem(scratch),
+                    Arg::LocalF32(cfg.norm_wg),
+                ],
+            };
+            Launch {
+                kernel: &st.norm,
+                name: if fused { "row_stats" } else { "layernorm" },
+                groups: [rows, 1],
+                local: [cfg.norm_wg, 1],
+            }
+            .enqueue(
+                queue,
+                &norm_args,
+                dev,
+                4 * scratch_len,
+                profiled.then_some(&mut first),
+            )?;
         }
-        .enqueue(
-            self.rt.queue(),
-            &norm_args,
-            dev,
-            4 * scratch_len,
-            profiled.then_some(&mut first),
-        )?;
 
-        let mut main_args: Vec<Arg> = if fused {
-            vec![
-                Arg::Mem(x),
-                Arg::Mem(scratch),
-                Arg::Mem(&self.gamma),
-                Arg::Mem(&self.beta),
-            ]
-        } else {
-            vec![Arg::Mem(scratch)]
-        };
-        main_args.extend([
+        let tail = [
             Arg::Mem(&self.weight),
             Arg::Mem(&self.bias),
             Arg::Mem(y),
             Arg::U32(m),
             Arg::U32(n),
             Arg::U32(k),
-        ]);
-        let launch = if rows <= cfg.gemv_max_rows {
+        ];
+        let (launch, mut args) = if few_rows {
             let v = cfg.gemv;
-            Launch {
+            let launch = Launch {
                 kernel: &st.gemv,
                 name: if fused { "gemv_fused" } else { "gemv_unfused" },
                 groups: [o.div_ceil(v.outputs()), rows.div_ceil(v.r)],
                 local: [v.work_group(), 1],
-            }
+            };
+            let head = if fused {
+                vec![Arg::Mem(x), Arg::F32(self.eps)]
+            } else {
+                vec![Arg::Mem(scratch)]
+            };
+            (launch, head)
         } else {
             let g = cfg.gemm;
-            Launch {
+            let launch = Launch {
                 kernel: &st.gemm,
                 name: if fused { "gemm_fused" } else { "gemm_unfused" },
                 groups: [o.div_ceil(g.bn), rows.div_ceil(g.bm)],
                 local: [g.work_group(), 1],
-            }
+            };
+            let head = if fused {
+                vec![Arg::Mem(x), Arg::Mem(scratch)]
+            } else {
+                vec![Arg::Mem(scratch)]
+            };
+            (launch, head)
         };
+        args.extend(tail);
         launch.enqueue(
-            self.rt.queue(),
-            &main_args,
+            queue,
+            &args,
             dev,
             4 * rows * o,
             profiled.then_some(&mut last),
         )?;
+        if profiled && !two_passes {
+            first = last.clone();
+        }
         Ok(profiled.then_some(ProfiledRun { first, last }))
     }
+}
+
+/// The fused strategy's weights: W' = W diag(gamma) (one f32 rounding per element, within the
+/// element-wise allowance of the tolerance) and c = W beta + b summed in f64, then rounded once.
+fn fold(params: &LayerParams) -> (Vec<f32>, Vec<f32>) {
+    let h = params.hidden();
+    let (g, beta) = (params.gamma(), params.beta());
+    let mut w = Vec::with_capacity(params.weight().len());
+    let mut c = Vec::with_capacity(params.out());
+    for (oi, row) in params.weight().chunks_exact(h).enumerate() {
+        w.extend(row.iter().zip(g).map(|(&a, &gg)| a * gg));
+        let wb: f64 = row
+            .iter()
+            .zip(beta)
+            .map(|(&a, &b)| a as f64 * b as f64)
+            .sum();
+        c.push((wb + params.bias().map_or(0.0, |b| b[oi] as f64)) as f32);
+    }
+    (w, c)
 }
 
 fn upload(rt: &Runtime, data: &[f32]) -> Result<Buffer<f32>> {

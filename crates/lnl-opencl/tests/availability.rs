@@ -33,8 +33,12 @@ fn child_expects_unavailable() {
 fn run_child(envs: &[(&str, &str)]) {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
+    // Other loader variables would add ICDs beside the (empty) vendors directory.
     cmd.args(["--exact", "child_expects_unavailable", "--nocapture"])
-        .env(CHILD, format!("{envs:?}"));
+        .env(CHILD, format!("{envs:?}"))
+        .env_remove("OCL_ICD_FILENAMES")
+        .env_remove("OPENCL_VENDOR_PATH")
+        .env_remove(lnl_opencl::DEVICE_ENV);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -55,6 +59,16 @@ fn no_icd_gives_unavailable_not_a_panic() {
     run_child(&[("OCL_ICD_VENDORS", empty.to_str().unwrap())]);
     run_child(&[("OCL_ICD_VENDORS", "/nonexistent-empty-dir")]);
     let _ = std::fs::remove_dir(&empty);
+    // A vendors directory whose only ICD cannot be loaded: the loader finds no platform.
+    let bogus = std::env::temp_dir().join(format!("lnl-bogus-icd-{}", std::process::id()));
+    std::fs::create_dir_all(&bogus).unwrap();
+    std::fs::write(
+        bogus.join("bogus.icd"),
+        "/nonexistent/libno-such-opencl.so\n",
+    )
+    .unwrap();
+    run_child(&[("OCL_ICD_VENDORS", bogus.to_str().unwrap())]);
+    let _ = std::fs::remove_dir_all(&bogus);
 }
 
 #[test]
