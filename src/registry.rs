@@ -15,6 +15,8 @@ pub const ENV_VAR: &str = "LNL_PROVIDER";
 pub const AUTO_ORDER: [&str; 3] = ["cuda", "cpu", "opencl"];
 
 /// The providers compiled into this build, in [`AUTO_ORDER`].
+// The pushes are feature-gated, which `vec![...]` cannot express on stable.
+#[allow(clippy::vec_init_then_push, unused_mut)]
 pub fn compiled() -> Vec<Box<dyn Provider>> {
     let mut v: Vec<Box<dyn Provider>> = Vec::new();
     #[cfg(feature = "cuda")]
@@ -22,7 +24,7 @@ pub fn compiled() -> Vec<Box<dyn Provider>> {
     #[cfg(feature = "cpu")]
     v.push(Box::new(lnl_cpu::CpuProvider::default()));
     #[cfg(feature = "opencl")]
-    v.push(Box::new(lnl_opencl::OpenClProvider::default()));
+    v.push(Box::new(lnl_opencl::OpenClProvider));
     v
 }
 

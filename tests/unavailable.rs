@@ -1,6 +1,8 @@
 //! Missing drivers and platforms are reported as unavailable with a reason, never a crash:
 //! simulated in child processes with the loaders pointed at empty places.
 
+#![cfg(any(feature = "cuda", feature = "opencl"))]
+
 use std::process::Command;
 
 fn empty_dir(name: &str) -> std::path::PathBuf {

@@ -180,10 +180,12 @@ fn concurrent_use(p: &dyn Provider) {
                 .map(|(rows, x)| {
                     let layer = Arc::clone(&layer);
                     s.spawn(move || {
-                        (0..5)
-                            .map(|_| layer.forward(x, *rows).unwrap())
-                            .last()
-                            .unwrap()
+                        // Several calls per thread, so that the threads overlap.
+                        let mut y = Vec::new();
+                        for _ in 0..5 {
+                            y = layer.forward(x, *rows).unwrap();
+                        }
+                        y
                     })
                 })
                 .collect();

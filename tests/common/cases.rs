@@ -110,7 +110,7 @@ impl Case {
 
     /// The input `x`, `[rows, hidden]`.
     pub fn x(&self) -> Vec<f32> {
-        let mut rng = SplitMix64::new(self.seed ^ 0x5EED_0F_1A7E);
+        let mut rng = SplitMix64::new(self.seed ^ 0x005E_ED0F_1A7E);
         let mut x = Vec::with_capacity(self.rows * self.hidden);
         for r in 0..self.rows {
             let (mean, std) = match self.dist {
