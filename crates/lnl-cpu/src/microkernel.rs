@@ -130,7 +130,10 @@ mod tests {
             for j in 0..NR {
                 let mut s = 0.0f32;
                 for k in 0..kc {
-                    s = a[k * mr + i].mul_add(b[k * NR + j], s);
+                    // wide's own FMA on one lane: fused where the target has FMA, else the same
+                    // two roundings the kernel does.
+                    let (av, bv) = (f32x8::splat(a[k * mr + i]), f32x8::splat(b[k * NR + j]));
+                    s = av.mul_add(bv, f32x8::splat(s)).to_array()[0];
                 }
                 let mut v = if m.first { s } else { c0[i * NR + j] + s };
                 if m.last {

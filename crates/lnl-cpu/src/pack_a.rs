@@ -181,7 +181,15 @@ mod tests {
                 let r = pr + i;
                 for k in 0..h {
                     let s = stats[r];
-                    let want = ((x[r * h + k] - s.mean) * s.rstd).mul_add(gamma[k], beta[k]);
+                    let lane = |v: f32| f32x8::splat(v);
+                    let want = normalise(
+                        lane(x[r * h + k]),
+                        lane(s.mean),
+                        lane(s.rstd),
+                        lane(gamma[k]),
+                        lane(beta[k]),
+                    )
+                    .to_array()[0];
                     assert_eq!(dst[pr * h + k * mr + i], want);
                 }
             }
