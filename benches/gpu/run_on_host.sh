@@ -55,13 +55,21 @@ if [[ $stages == *" resources "* ]]; then
     grep -E "Compiling entry|Used|spill" | sed 's/ptxas info    : //' | tee "$out/resources.log"
 fi
 if [[ $stages == *" profile "* ]]; then
-  # ncu on the one-launch fused kernels (a --quick bench: each launch is replayed per metric pass).
-  for spec in seed:lnl_tiny_norm_w8 decode1:lnl_gemv_r1_norm decode8:lnl_gemv_r8_norm decode8:lnl_gemv_r8_plain; do
+  # ncu on one launch of each kernel that misses its target (a --quick bench: each profiled
+  # launch is replayed once per metric pass). Default cache control: caches flushed per pass.
+  metrics=gpu__time_duration.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed
+  metrics+=,sm__warps_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active
+  metrics+=,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active
+  metrics+=,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum
+  for s in barrier long_scoreboard short_scoreboard mio_throttle math_pipe_throttle wait not_selected; do
+    metrics+=,smsp__warp_issue_stalled_${s}_per_warp_active.pct
+  done
+  for spec in seed:lnl_tiny_norm_w8 decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_64x128x8 \
+      large4096:lnl_gemm_norm_vec_128x128x16 large4096:lnl_gemm_plain_vec_128x128x16; do
     shape=${spec%%:*} kernel=${spec#*:}
     echo "== ncu $kernel ($shape)" | tee -a "$out/ncu.log"
-    timeout 120 ncu --clock-control none --kernel-name "$kernel" --launch-skip 2 --launch-count 1 \
-      --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active \
-      "$dir/cuda_bench" --quick --shapes "$shape" 2>&1 | grep -E "^\s+(gpu__|dram__|sm__)" | tee -a "$out/ncu.log"
+    timeout 150 ncu --clock-control none --kernel-name "$kernel" --launch-skip 1 --launch-count 1 --metrics "$metrics" \
+      "$dir/cuda_bench" --quick --shapes "$shape" 2>&1 | grep -E "^\s+(gpu__|dram__|sm__|smsp__|l1tex__)|ERR|rror" | tee -a "$out/ncu.log"
   done
 fi
 if [[ $stages == *" variants "* ]]; then
