@@ -52,7 +52,9 @@ impl Settings {
     }
 
     fn wants_provider(&self, name: &str) -> bool {
-        self.providers.as_ref().is_none_or(|p| p.iter().any(|n| n == name))
+        self.providers
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|n| n == name))
     }
 
     fn shapes(&self) -> Vec<SuiteShape> {
@@ -67,7 +69,11 @@ impl Settings {
             .collect()
     }
 
-    fn configure(&self, g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, one_call_s: f64) {
+    fn configure(
+        &self,
+        g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        one_call_s: f64,
+    ) {
         let (warm, meas) = if self.quick { (0.3, 1.0) } else { (1.0, 3.0) };
         if self.quick || one_call_s * 100.0 > meas {
             g.sample_size(10);
@@ -111,6 +117,9 @@ impl Record {
 
 struct Run {
     settings: Settings,
+    /// The best rate (flop/s) each provider reached so far: a shape whose predicted call time
+    /// is far over the limit is skipped without calling it (a ~40 s call just to skip it).
+    best_rate: Vec<(String, f64)>,
     ran: Vec<Value>,
     skipped: Vec<Value>,
     providers: Vec<Value>,
@@ -118,36 +127,104 @@ struct Run {
 
 impl Run {
     fn skip(&mut self, provider: &str, shape: Option<&str>, what: Option<&str>, reason: String) {
-        let label = [Some(provider), shape, what].into_iter().flatten().collect::<Vec<_>>().join("/");
+        let label = [Some(provider), shape, what]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
         eprintln!("lnl-bench: skip {label}: {reason}");
-        self.skipped.push(json!({ "provider": provider, "shape": shape, "what": what, "reason": reason }));
+        self.skipped
+            .push(json!({ "provider": provider, "shape": shape, "what": what, "reason": reason }));
     }
 
-    /// Times `subject` under criterion, after one untimed call that also gives the size of a call
-    /// (a call over the limit is skipped, not timed).
-    fn bench(&mut self, c: &mut Criterion, rec: Record, subject: Subject, x: &[f32], y: &mut [f32]) {
+    /// [`Self::timed`], with a panic in a provider turned into a skip note: one provider's bug
+    /// must not end the whole run (the panic message is in the log too).
+    fn bench(
+        &mut self,
+        c: &mut Criterion,
+        rec: Record,
+        subject: Subject,
+        x: &[f32],
+        y: &mut [f32],
+    ) {
+        let (provider, shape, id) = (rec.provider.clone(), rec.shape.name, rec.function_id());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.timed(c, rec, subject, x, y)
+        }));
+        if let Err(p) = outcome {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let reason = format!("panicked (a bug in the provider): {msg}");
+            self.skip(&provider, Some(shape), Some(&id), reason);
+        }
+    }
+
+    /// Times `subject` under criterion. Before that: a skip when the provider's best rate so
+    /// far predicts a call far over the limit; one untimed call (it also pays one-time costs such
+    /// as PoCL's kernel compilation at first launch), then a second that gives the size of a
+    /// call: over the limit, it is skipped, not timed.
+    fn timed(
+        &mut self,
+        c: &mut Criterion,
+        rec: Record,
+        subject: Subject,
+        x: &[f32],
+        y: &mut [f32],
+    ) {
         let id = rec.function_id();
         let rows = rec.shape.rows;
-        let t = Instant::now();
-        if let Err(e) = subject.run(x, rows, y) {
-            self.skip(&rec.provider, Some(rec.shape.name), Some(&id), format!("the first call failed: {e}"));
-            return;
-        }
-        let one = t.elapsed().as_secs_f64();
-        if one > self.settings.max_call_s {
+        let limit = self.settings.max_call_s;
+        let flops = rec.shape.flops();
+        let rate = self
+            .best_rate
+            .iter()
+            .find(|(p, _)| *p == rec.provider)
+            .map(|(_, r)| *r);
+        if let Some(r) = rate.filter(|r| flops / r > 3.0 * limit) {
             let reason = format!(
-                "one call takes {one:.2} s, over the {:.1} s limit (LNL_BENCH_MAX_CALL_S raises it)",
-                self.settings.max_call_s
+                "predicted {:.1} s per call from its best rate so far ({:.1} GFLOP/s), over the \
+                 {limit:.1} s limit (LNL_BENCH_MAX_CALL_S raises it)",
+                flops / r,
+                r * 1e-9
             );
-            self.skip(&rec.provider, Some(rec.shape.name), Some(&id), reason);
-            return;
+            return self.skip(&rec.provider, Some(rec.shape.name), Some(&id), reason);
+        }
+        let mut one = f64::INFINITY;
+        for call in 0..2 {
+            let t = Instant::now();
+            if let Err(e) = subject.run(x, rows, y) {
+                let reason = format!("call {} failed: {e}", call + 1);
+                return self.skip(&rec.provider, Some(rec.shape.name), Some(&id), reason);
+            }
+            one = t.elapsed().as_secs_f64();
+            if one > 30.0 * limit {
+                break;
+            }
+        }
+        if one > limit {
+            let reason = format!(
+                "one call takes {one:.2} s, over the {limit:.1} s limit (LNL_BENCH_MAX_CALL_S raises it)"
+            );
+            return self.skip(&rec.provider, Some(rec.shape.name), Some(&id), reason);
+        }
+        let r = flops / one;
+        match self.best_rate.iter_mut().find(|(p, _)| *p == rec.provider) {
+            Some((_, best)) => *best = best.max(r),
+            None => self.best_rate.push((rec.provider.clone(), r)),
         }
         eprintln!("lnl-bench: start {}/{id}", rec.shape.name);
         let mut g = c.benchmark_group(rec.shape.name);
         self.settings.configure(&mut g, one);
         g.throughput(Throughput::Elements(rec.shape.flops() as u64));
         g.bench_function(&id, |b| {
-            b.iter(|| subject.run(black_box(x), rows, black_box(&mut *y)).expect("forward failed mid-benchmark"))
+            b.iter(|| {
+                subject
+                    .run(black_box(x), rows, black_box(&mut *y))
+                    .expect("forward failed mid-benchmark")
+            })
         });
         g.finish();
         self.ran.push(json!({
@@ -180,7 +257,12 @@ impl Run {
                 };
                 match p.build(&params, strategy) {
                     Ok(layer) => self.bench(c, rec, Subject::Layer(layer), &x, &mut y),
-                    Err(e) => self.skip(name, Some(shape.name), Some(&rec.function_id()), format!("build failed: {e}")),
+                    Err(e) => self.skip(
+                        name,
+                        Some(shape.name),
+                        Some(&rec.function_id()),
+                        format!("build failed: {e}"),
+                    ),
                 }
             }
             self.bare_gemm(c, name, device, shape, &params, &x, &mut y);
@@ -189,17 +271,48 @@ impl Run {
 
     #[cfg(feature = "cpu")]
     #[allow(clippy::too_many_arguments)]
-    fn bare_gemm(&mut self, c: &mut Criterion, name: &str, device: &str, shape: SuiteShape, params: &LayerParams, x: &[f32], y: &mut [f32]) {
+    fn bare_gemm(
+        &mut self,
+        c: &mut Criterion,
+        name: &str,
+        device: &str,
+        shape: SuiteShape,
+        params: &LayerParams,
+        x: &[f32],
+        y: &mut [f32],
+    ) {
         if name != "cpu" {
             return;
         }
-        let rec = Record { provider: name.into(), device: device.into(), shape, strategy: "bare_gemm".into(), variant: "host" };
-        self.bench(c, rec, Subject::BareGemm(lnl_cpu::BareGemm::new(params)), x, y);
+        let rec = Record {
+            provider: name.into(),
+            device: device.into(),
+            shape,
+            strategy: "bare_gemm".into(),
+            variant: "host",
+        };
+        self.bench(
+            c,
+            rec,
+            Subject::BareGemm(lnl_cpu::BareGemm::new(params)),
+            x,
+            y,
+        );
     }
 
     #[cfg(not(feature = "cpu"))]
     #[allow(clippy::too_many_arguments)]
-    fn bare_gemm(&mut self, _: &mut Criterion, _: &str, _: &str, _: SuiteShape, _: &LayerParams, _: &[f32], _: &mut [f32]) {}
+    fn bare_gemm(
+        &mut self,
+        _: &mut Criterion,
+        _: &str,
+        _: &str,
+        _: SuiteShape,
+        _: &LayerParams,
+        _: &[f32],
+        _: &mut [f32],
+    ) {
+    }
 }
 
 fn main() {
@@ -209,9 +322,18 @@ fn main() {
     if quick {
         c = c.nresamples(10_000);
     }
-    let mut run = Run { settings, ran: Vec::new(), skipped: Vec::new(), providers: Vec::new() };
+    let mut run = Run {
+        settings,
+        best_rate: Vec::new(),
+        ran: Vec::new(),
+        skipped: Vec::new(),
+        providers: Vec::new(),
+    };
     if let Some(wanted) = run.settings.providers.clone() {
-        for w in wanted.iter().filter(|w| !registry::compiled().iter().any(|p| p.name() == w.as_str())) {
+        for w in wanted
+            .iter()
+            .filter(|w| !registry::compiled().iter().any(|p| p.name() == w.as_str()))
+        {
             let reason = match registry::by_name(w) {
                 Err(e) => e.to_string(),
                 Ok(_) => "not compiled in".into(),
@@ -228,14 +350,20 @@ fn main() {
         match p.probe() {
             Ok(device) => {
                 eprintln!("lnl-bench: provider {}: {device}", p.name());
-                run.providers.push(json!({ "provider": p.name(), "device": device }));
+                run.providers
+                    .push(json!({ "provider": p.name(), "device": device }));
                 ready.push((p, device));
             }
             Err(e) => run.skip(p.name(), None, None, e.to_string()),
         }
     }
-    let per_shape = |p: &dyn Provider| Strategy::ALL.len() + usize::from(cfg!(feature = "cpu") && p.name() == "cpu");
-    let planned: usize = ready.iter().map(|(p, _)| run.settings.shapes().len() * per_shape(p.as_ref())).sum();
+    let per_shape = |p: &dyn Provider| {
+        Strategy::ALL.len() + usize::from(cfg!(feature = "cpu") && p.name() == "cpu")
+    };
+    let planned: usize = ready
+        .iter()
+        .map(|(p, _)| run.settings.shapes().len() * per_shape(p.as_ref()))
+        .sum();
     eprintln!("lnl-bench: plan {planned}");
     for (p, device) in &ready {
         run.provider(&mut c, p.as_ref(), device);

@@ -58,7 +58,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     if failures.is_empty() {
-        println!("kernels: all compiled; output under {}", out.display());
+        println!(
+            "kernels: no failures (skips, if any, are named above); output under {}",
+            out.display()
+        );
         Ok(())
     } else {
         Err(format!("kernels: failed: {}", failures.join("; ")))

@@ -1,6 +1,6 @@
 //! Measures this machine's CPU ceilings, for the benchmark report's "% of ceiling" columns:
 //! f32 FMA peak (independent FMA chains on every thread) and memory bandwidth (copy: bytes read
-//! + written, write-allocate traffic not counted; read: a sum over the buffer). Best of several
+//! plus bytes written, write-allocate traffic not counted; read: a sum over the buffer). Best of several
 //! repetitions after a warm-up, since a ceiling is what the machine can do, not its average.
 //!
 //! Built with optimisation by `cargo xtask bench` (`cargo build --release -p xtask --bin

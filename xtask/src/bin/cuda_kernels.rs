@@ -71,9 +71,8 @@ fn warnings(log: &str) -> Vec<&str> {
     log.lines()
         .filter(|l| {
             let t = l.trim();
-            !t.is_empty()
-                && !t.starts_with("ptxas info")
-                && !(t.contains("bytes stack frame") && t.contains("spill"))
+            let resource_line = t.contains("bytes stack frame") && t.contains("spill");
+            !(t.is_empty() || t.starts_with("ptxas info") || resource_line)
         })
         .collect()
 }
