@@ -2,7 +2,8 @@
 //! folder with a run script (`run.sh`) that runs the tests there, then `xtask bench
 //! --prebuilt` on the bundled binaries, writing the same report as `cargo xtask bench`.
 //!
-//! Layout: bin/ (lnl, suite, ceilings, xtask, cuda_bench, opencl_bench, torch_anchor.py),
+//! Layout: bin/ (lnl, suite, ceilings, xtask, cuda-kernels, opencl-kernels, cuda_bench,
+//! opencl_bench, torch_anchor.py),
 //! tests/ (every test binary of the workspace), lib/ (libOpenCL.so.1, used only when the host
 //! has none), run.sh, README.txt.
 
@@ -48,16 +49,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut suite_args = vec!["bench", "--no-run", "--bench", "suite"];
     suite_args.extend(&features);
     let suite = find_artifact(&cargo_executables(&suite_args)?, "suite", "bench")?;
-    let tools = cargo_executables(&[
+    let xtask_features = if opencl { "cuda,opencl" } else { "cuda" };
+    let mut tool_args = vec![
         "build",
         "--release",
         "-p",
         "xtask",
+        "--features",
+        xtask_features,
+    ];
+    tool_args.extend([
         "--bin",
         "xtask",
         "--bin",
         "ceilings",
-    ])?;
+        "--bin",
+        "cuda-kernels",
+    ]);
+    if opencl {
+        tool_args.extend(["--bin", "opencl-kernels"]);
+    }
+    let tools = cargo_executables(&tool_args)?;
     let cuda_bench = find_artifact(
         &cargo_executables(&[
             "build",
@@ -118,10 +130,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     put(&lnl, bin.join("lnl"))?;
     put(&suite, bin.join("suite"))?;
     put(&find_artifact(&tools, "xtask", "bin")?, bin.join("xtask"))?;
-    put(
-        &find_artifact(&tools, "ceilings", "bin")?,
-        bin.join("ceilings"),
-    )?;
+    for tool in ["ceilings", "cuda-kernels", "opencl-kernels"] {
+        if tool != "opencl-kernels" || opencl {
+            put(&find_artifact(&tools, tool, "bin")?, bin.join(tool))?;
+        }
+    }
     put(&cuda_bench, bin.join("cuda_bench"))?;
     if let Some(p) = &opencl_bench {
         put(p, bin.join("opencl_bench"))?;
@@ -183,15 +196,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 fn readme(notes: &[String]) -> String {
     let mut s = String::from(
-        "layernorm-linear bundle: release binaries built on a development machine for a GPU host\n\
-         without a Rust toolchain (x86-64-v3, glibc 2.36 or newer).\n\n\
-         \x20 bash run.sh                  tests, then the benchmark report (with --compare torch)\n\
-         \x20 bash run.sh tests            tests only\n\
-         \x20 bash run.sh bench -- --quick  benchmark only; arguments after -- go to `xtask bench`\n\n\
-         Output: $OUT (default ./out): one log per test binary, and report/report.md,\n\
-         report/report.json, report/report.svg. NVIDIA's OpenCL ICD is registered for the run when\n\
-         /usr/local/nvidia/lib64/libnvidia-opencl.so.1 exists. LNL_REQUIRE_CUDA=1 is set (the CUDA\n\
-         tests fail rather than skip); set it to 0 to run on a host without a GPU.\n",
+        r#"layernorm-linear bundle: release binaries built on a development machine for a GPU host
+without a Rust toolchain (x86-64-v3, glibc 2.36 or newer).
+
+  bash run.sh                   tests, kernel checks, then the report (--compare torch)
+  bash run.sh tests kernels     tests and kernel checks only
+  bash run.sh bench -- --quick  benchmark only; arguments after -- go to `xtask bench`
+
+Output: $OUT (default ./out): one log per test binary, kernels/cuda/ (PTX, CUBIN and ptxas's
+report for sm_90 and the local GPU), and report/report.md, report/report.json,
+report/report.svg. NVIDIA's OpenCL ICD is registered for the run when
+/usr/local/nvidia/lib64/libnvidia-opencl.so.1 exists. LNL_REQUIRE_CUDA=1 is set (the CUDA tests
+fail rather than skip); set it to 0 on a host without a GPU.
+"#,
     );
     for n in notes {
         s.push_str(&format!("\nNote: {n}\n"));

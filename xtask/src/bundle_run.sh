@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the bundle on a GPU host without a Rust toolchain (written by `cargo xtask bundle`).
-#   bash run.sh [tests] [bench] [-- xtask bench arguments]
-# Default: tests, then bench with `--compare torch`. Output in ${OUT:-<bundle>/out}.
+#   bash run.sh [tests] [kernels] [bench] [-- xtask bench arguments]
+# Default: tests, kernels, then bench with `--compare torch`. Output in ${OUT:-<bundle>/out}.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -14,7 +14,7 @@ while [ $# -gt 0 ]; do
     *) stages+=("$1"); shift ;;
   esac
 done
-[ ${#stages[@]} -gt 0 ] || stages=(tests bench)
+[ ${#stages[@]} -gt 0 ] || stages=(tests kernels bench)
 [ ${#bench_args[@]} -gt 0 ] || bench_args=(--compare torch)
 export LNL_REQUIRE_CUDA="${LNL_REQUIRE_CUDA:-1}"
 
@@ -57,11 +57,16 @@ for stage in "${stages[@]}"; do
       done
       echo "test binaries: $passed passed, $failed failed"
       ;;
+    kernels)
+      echo "== kernels"
+      "$here/bin/cuda-kernels" --out "$out/kernels/cuda" --require || status=1
+      if [ -x "$here/bin/opencl-kernels" ]; then "$here/bin/opencl-kernels" || status=1; fi
+      ;;
     bench)
       "$here/bin/xtask" bench --prebuilt "$here/bin" --out "$out/report" "${bench_args[@]}" || status=1
       [ -f "$out/report/report.md" ] && cat "$out/report/report.md"
       ;;
-    *) echo "run.sh: unknown stage $stage (tests, bench)"; status=2 ;;
+    *) echo "run.sh: unknown stage $stage (tests, kernels, bench)"; status=2 ;;
   esac
 done
 exit $status
