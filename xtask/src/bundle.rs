@@ -139,12 +139,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(p) = &opencl_bench {
         put(p, bin.join("opencl_bench"))?;
     }
-    for t in &tests {
-        // Unit tests of a library and an integration test may share a name: keep the kind.
-        put(
-            &t.path,
-            out.join("tests").join(format!("{}-{}", t.kind, t.name)),
-        )?;
+    for t in tests.iter().filter(|t| t.test) {
+        // Two packages may both have tests/availability.rs: name the package and the kind.
+        let name = format!("{}-{}-{}", t.package, t.kind, t.name);
+        put(&t.path, out.join("tests").join(name))?;
     }
     strip(&stripped);
     match root().join("benches/gpu/torch_anchor.py") {
@@ -185,11 +183,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         eprintln!("bundle: note: {n}");
     }
     println!(
-        "bundle: {} ({} test binaries); on the GPU host: bash {}/run.sh",
+        "bundle: {} ({} test binaries); on the GPU host: bash <that folder>/run.sh",
         out.display(),
-        tests.len(),
-        out.file_name()
-            .map_or("lnl-bundle".into(), |n| n.to_string_lossy().into_owned())
+        tests.iter().filter(|t| t.test).count(),
     );
     Ok(())
 }

@@ -100,9 +100,23 @@ pub fn has_runtime_library(name: &str, major: &str) -> bool {
 /// "bench", "example", "lib" for a library's unit tests) and path.
 #[derive(Debug, Clone)]
 pub struct Artifact {
+    /// The package it belongs to.
+    pub package: String,
     pub name: String,
     pub kind: String,
     pub path: PathBuf,
+    /// Built as a test harness (`cargo test --no-run` also reports plain bins and examples).
+    pub test: bool,
+}
+
+/// The package name in a cargo package id: `path+file:///dir/lnl-cuda#0.1.0` or
+/// `path+file:///dir#layernorm-linear@0.1.0`.
+fn package_name(id: &str) -> String {
+    let (path, tail) = id.rsplit_once('#').unwrap_or((id, ""));
+    match tail.split_once('@') {
+        Some((name, _)) => name.to_string(),
+        None => path.rsplit('/').next().unwrap_or(path).to_string(),
+    }
 }
 
 /// Runs a cargo build-like command (`build`, `test --no-run`, `bench --no-run`) with JSON
@@ -129,6 +143,8 @@ pub fn cargo_executables(args: &[&str]) -> Result<Vec<Artifact>, String> {
             continue;
         };
         found.push(Artifact {
+            package: package_name(msg["package_id"].as_str().unwrap_or("")),
+            test: msg["profile"]["test"].as_bool().unwrap_or(false),
             name: msg["target"]["name"].as_str().unwrap_or("").to_string(),
             kind: msg["target"]["kind"][0].as_str().unwrap_or("").to_string(),
             path: PathBuf::from(exe),
