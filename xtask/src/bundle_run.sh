@@ -2,6 +2,7 @@
 # Runs the bundle on a GPU host without a Rust toolchain (written by `cargo xtask bundle`).
 #   bash run.sh [tests] [kernels] [bench] [-- xtask bench arguments]
 # Default: tests, kernels, then bench with `--compare torch`. Output in ${OUT:-<bundle>/out}.
+# LNL_TEST_TIMEOUT (seconds, default 900) bounds each test binary.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -47,7 +48,7 @@ for stage in "${stages[@]}"; do
       for t in "$here"/tests/*; do
         name="$(basename "$t")"
         echo "== test $name"
-        (cd "$here" && timeout 900 "$t") > "$out/test-$name.log" 2>&1
+        (cd "$here" && timeout "${LNL_TEST_TIMEOUT:-900}" "$t") > "$out/test-$name.log" 2>&1
         rc=$?
         grep -E "^test result:" "$out/test-$name.log" | tail -n 1
         if [ $rc = 0 ]; then passed=$((passed + 1)); else

@@ -273,3 +273,109 @@ pub fn write(dir: &Path, rep: &Report) -> Result<(), String> {
     put("report.svg", crate::svg::plot(&rows, &rep.ceilings))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(provider: &str, device: &str, strategy: &str, timing: &str, median_s: f64) -> Measurement {
+        Measurement {
+            shape: "mid512".into(),
+            rows: 512,
+            hidden: 4096,
+            out: 4096,
+            provider: provider.into(),
+            device: device.into(),
+            strategy: strategy.into(),
+            timing: timing.into(),
+            median_s,
+        }
+    }
+
+    fn ceilings() -> Vec<Ceiling> {
+        let c = |kind: &str, peak: f64, bw: f64| Ceiling {
+            kind: kind.into(),
+            device: kind.into(),
+            peak_gflops: Some(peak),
+            peak_method: String::new(),
+            read_gbs: Some(bw),
+            copy_gbs: None,
+        };
+        vec![c("cpu", 100.0, 20.0), c("gpu", 50_000.0, 3000.0)]
+    }
+
+    #[test]
+    fn derived_numbers_pair_like_with_like() {
+        let rep = Report {
+            command: String::new(),
+            measurements: vec![
+                m("cpu", "EPYC", "unfused", "host", 0.4),
+                m("cpu", "EPYC", "fused", "host", 0.2),
+                m("cpu", "EPYC", "bare_gemm", "host", 0.19),
+                m("cuda", "H100", "fused", "device graph", 1e-4),
+                m("cuda", "H100", "unfused", "device call", 1e-3),
+                m("torch", "H100", "ln_linear", "device graph", 2e-4),
+            ],
+            ceilings: ceilings(),
+            skipped: vec![],
+        };
+        let rows = rows(&rep);
+        let find = |p: &str, s: &str, t: &str| {
+            rows.iter()
+                .find(|r| r.m.provider == p && r.m.strategy == s && r.m.timing == t)
+                .unwrap()
+        };
+        let cpu = find("cpu", "fused", "host");
+        assert!((cpu.fused_speedup.unwrap() - 2.0).abs() < 1e-12);
+        assert!((cpu.vs_reference.as_ref().unwrap().1 - 0.2 / 0.19).abs() < 1e-12);
+        let flops = 2.0 * 512.0 * 4096.0 * 4096.0;
+        assert!((cpu.gflops - flops / 0.2 * 1e-9).abs() < 1e-9);
+        assert!(
+            (cpu.pct_peak.unwrap() - cpu.gflops).abs() < 1e-9,
+            "peak is 100 GFLOP/s"
+        );
+        // The graph-timed fused row has no graph-timed unfused peer: no speedup from the
+        // per-call row; PyTorch in the same timing is its reference, on the GPU ceiling.
+        let gpu = find("cuda", "fused", "device graph");
+        assert!(gpu.fused_speedup.is_none());
+        assert!((gpu.vs_reference.as_ref().unwrap().1 - 2.0).abs() < 1e-12);
+        assert!((gpu.pct_peak.unwrap() - 100.0 * gpu.gflops / 50_000.0).abs() < 1e-9);
+        assert!(find("cpu", "unfused", "host").fused_speedup.is_none());
+    }
+
+    #[test]
+    fn opencl_on_a_cpu_device_uses_the_cpu_ceiling() {
+        let c = ceilings();
+        let pocl = m(
+            "opencl",
+            "Portable Computing Language / pthread-haswell",
+            "fused",
+            "host",
+            1.0,
+        );
+        let nv = m(
+            "opencl",
+            "NVIDIA CUDA / NVIDIA H100 80GB HBM3",
+            "fused",
+            "host",
+            1.0,
+        );
+        assert_eq!(ceiling_for(&pocl, &c).unwrap().kind, "cpu");
+        assert_eq!(ceiling_for(&nv, &c).unwrap().kind, "gpu");
+    }
+
+    #[test]
+    fn times_keep_three_significant_digits() {
+        assert_eq!(fmt_time(2.5e-6), "2.50 µs");
+        assert_eq!(fmt_time(0.0123), "12.300 ms");
+        assert_eq!(fmt_time(3.0), "3.000 s");
+    }
+
+    #[test]
+    fn the_date_is_civil_utc() {
+        let d = utc_now();
+        assert_eq!(d.len(), "2026-11-23 06:21 UTC".len(), "{d}");
+        let year: i32 = d[..4].parse().unwrap();
+        assert!(year >= 2024, "{d}");
+    }
+}

@@ -212,3 +212,55 @@ pub fn cpu_ceiling(path: &Path, device: &str) -> Result<Ceiling, String> {
         copy_gbs: c["copy_gbs"].as_f64(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, text: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("xtask-sources-{}-{name}", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_the_helpers_formats() {
+        let cuda = temp(
+            "cuda.json",
+            r#"{"device":"H100","shapes":[{"name":"decode1","rows":1,"hidden":4096,"out":4096,
+               "unfused":{"per_call_us":50.0,"graph_us":40.0},"fused":{"per_call_us":30.0,"graph_us":25.0}}]}"#,
+        );
+        let ms = cuda_bench(&cuda).unwrap();
+        assert_eq!(ms.len(), 4);
+        let f = ms
+            .iter()
+            .find(|m| m.strategy == "fused" && m.timing == "device graph")
+            .unwrap();
+        assert!((f.median_s - 25e-6).abs() < 1e-15 && f.provider == "cuda" && f.rows == 1);
+
+        let cl = temp(
+            "cl.jsonl",
+            "table line\n{\"provider\":\"opencl\",\"device\":\"PoCL\",\"shape\":\"seed\",\"rows\":16,\"hidden\":8,\"out\":16,\"strategy\":\"fused\",\"median_s\":1e-5,\"b2b_s\":2e-5}\n",
+        );
+        let ms = opencl_bench(&cl).unwrap();
+        assert_eq!(ms.len(), 2);
+        assert!(ms
+            .iter()
+            .any(|m| m.timing == "device b2b" && (m.median_s - 2e-5).abs() < 1e-15));
+
+        let torch_json = temp(
+            "torch.json",
+            r#"{"device":"H100","torch":"2.11","ceilings":{"read_bw_TBps":3.0,"copy_bw_TBps":2.9,"sgemm_8192_TFLOPs":51.0},
+               "shapes":[{"name":"seed","rows":16,"hidden":8,"out":16,
+               "eager_ln_linear":{"per_call_us":35.0,"graph_us":5.0},"bare_linear":{"per_call_us":22.0,"graph_us":2.4},
+               "ln_alone":{"per_call_us":20.0,"graph_us":2.9}}]}"#,
+        );
+        let (ms, ceiling) = torch(&torch_json).unwrap();
+        assert_eq!(ms.len(), 4, "LN alone is not a layer: left out");
+        let c = ceiling.unwrap();
+        assert_eq!((c.peak_gflops, c.read_gbs), (Some(51_000.0), Some(3000.0)));
+        for p in [cuda, cl, torch_json] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}

@@ -249,3 +249,47 @@ pub fn plot(rows: &[Row], ceilings: &[Ceiling]) -> String {
     svg.push_str("</svg>\n");
     svg
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::report::{rows, Report};
+    use crate::sources::{Ceiling, Measurement};
+
+    #[test]
+    fn one_line_per_series_and_a_roof_per_ceiling() {
+        let m = |shape: &str, rows: usize, strategy: &str, t: f64| Measurement {
+            shape: shape.into(),
+            rows,
+            hidden: 4096,
+            out: 4096,
+            provider: "cpu".into(),
+            device: "cpu".into(),
+            strategy: strategy.into(),
+            timing: "host".into(),
+            median_s: t,
+        };
+        let rep = Report {
+            command: String::new(),
+            measurements: vec![
+                m("decode1", 1, "fused", 1e-3),
+                m("mid512", 512, "fused", 0.3),
+                m("decode1", 1, "unfused", 1e-3),
+            ],
+            ceilings: vec![Ceiling {
+                kind: "cpu".into(),
+                device: "cpu".into(),
+                peak_gflops: Some(100.0),
+                peak_method: String::new(),
+                read_gbs: Some(20.0),
+                copy_gbs: None,
+            }],
+            skipped: vec![],
+        };
+        let svg = super::plot(&rows(&rep), &rep.ceilings);
+        // Two series lines plus one roofline.
+        assert_eq!(svg.matches("<polyline").count(), 3, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("cpu roof: 100 GFLOP/s, 20 GB/s read"));
+        assert!(svg.contains(">mid512<") && svg.ends_with("</svg>\n"));
+    }
+}

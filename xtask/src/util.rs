@@ -166,3 +166,24 @@ pub fn find_artifact(artifacts: &[Artifact], name: &str, kind: &str) -> Result<P
 pub fn required(what: &str) -> bool {
     std::env::var(format!("LNL_REQUIRE_{what}")).is_ok_and(|v| v == "1")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::package_name;
+
+    #[test]
+    fn package_names_from_both_id_forms() {
+        assert_eq!(
+            package_name("path+file:///w/crates/lnl-cuda#0.1.0"),
+            "lnl-cuda"
+        );
+        assert_eq!(
+            package_name("path+file:///w/main#layernorm-linear@0.1.0"),
+            "layernorm-linear"
+        );
+        assert_eq!(
+            package_name("registry+https://x/index#serde@1.0.0"),
+            "serde"
+        );
+    }
+}

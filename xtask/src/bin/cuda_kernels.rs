@@ -285,3 +285,38 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ptxas_verbose_output() {
+        let log = "ptxas info    : 0 bytes gmem\n\
+ptxas info    : Compiling entry function 'lnl_gemv_r1_plain' for 'sm_90'\n\
+ptxas info    : Function properties for lnl_gemv_r1_plain\n\
+    16 bytes stack frame, 20 bytes spill stores, 24 bytes spill loads\n\
+ptxas info    : Used 40 registers, used 1 barriers, 16 bytes cumulative stack size, 2048 bytes smem, 400 bytes cmem[0]\n\
+ptxas info    : Compiling entry function 'lnl_layernorm' for 'sm_90'\n\
+ptxas info    : Function properties for lnl_layernorm\n\
+    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n\
+ptxas info    : Used 48 registers, used 1 barriers, 400 bytes cmem[0]\n";
+        let r = parse_ptxas(log);
+        let g = &r["lnl_gemv_r1_plain"];
+        assert_eq!(
+            (g.registers, g.smem_bytes, g.stack_bytes),
+            (Some(40), Some(2048), Some(16))
+        );
+        assert_eq!((g.spill_stores, g.spill_loads), (Some(20), Some(24)));
+        let l = &r["lnl_layernorm"];
+        assert_eq!(
+            (l.registers, l.smem_bytes, l.spill_stores),
+            (Some(48), Some(0), Some(0))
+        );
+        assert!(warnings(log).is_empty());
+        assert_eq!(
+            warnings("x.cu(3): warning: unused variable\n"),
+            vec!["x.cu(3): warning: unused variable"]
+        );
+    }
+}
