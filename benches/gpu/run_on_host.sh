@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU host, from the repository root, after benches/gpu/stage_cuda.sh built the
-# binaries into .gpu/cuda/ here. Stages (any subset, in this order): tests sanitize resources bench.
+# binaries into .gpu/cuda/ here. Stages (any subset, in this order):
+#   tests tilecheck sanitize resources profile variants bench
+# (tilecheck: gpu_correctness only, once per GEMM tile: a quick check of new tiles.)
 #   bash .gpu/cuda/run_on_host.sh tests sanitize resources bench
 # Writes logs and JSON to ${OUT:-/tmp/lnl-cuda-out}.
 set -uo pipefail
@@ -9,6 +11,8 @@ out="${OUT:-/tmp/lnl-cuda-out}"
 mkdir -p "$out"
 export LNL_REQUIRE_CUDA=1
 stages=" $* "
+# Every GEMM tile compiled into the module (crates/lnl-cuda/src/kernels.rs, GEMM_TILES).
+tiles="128x128x8 128x128x16 64x128x8 64x128x16"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 status=0
 if [[ $stages == *" tests "* ]]; then
@@ -19,13 +23,21 @@ if [[ $stages == *" tests "* ]]; then
     grep -A12 "panicked" /tmp/test.log >> "$out/tests.log"
   done
   # Every GEMM tile, not only the ones the automatic choice picks for the test shapes.
-  for tile in 128x128x8 128x128x16 64x128x8; do
+  for tile in $tiles; do
     echo "== test gpu_correctness, gpu_robustness with LNL_CUDA_GEMM_TILE=$tile"
     for t in gpu_correctness gpu_robustness; do
       LNL_CUDA_GEMM_TILE=$tile timeout 300 "$dir/tests/$t" > /tmp/test.log 2>&1 || status=1
       grep -E "panicked|test result" /tmp/test.log | tee -a "$out/tests.log"
       grep -A12 "panicked" /tmp/test.log >> "$out/tests.log"
     done
+  done
+fi
+if [[ $stages == *" tilecheck "* ]]; then
+  for tile in $tiles; do
+    echo "== test gpu_correctness with LNL_CUDA_GEMM_TILE=$tile"
+    LNL_CUDA_GEMM_TILE=$tile timeout 120 "$dir/tests/gpu_correctness" > /tmp/test.log 2>&1 || status=1
+    grep -E "panicked|test result" /tmp/test.log | tee -a "$out/tests.log"
+    grep -A12 "panicked" /tmp/test.log >> "$out/tests.log"
   done
 fi
 if [[ $stages == *" sanitize "* ]]; then
@@ -64,7 +76,7 @@ if [[ $stages == *" profile "* ]]; then
   for s in barrier long_scoreboard short_scoreboard mio_throttle math_pipe_throttle wait not_selected; do
     metrics+=,smsp__warp_issue_stalled_${s}_per_warp_active.pct
   done
-  for spec in seed:lnl_tiny_norm_w8 decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_64x128x8 \
+  for spec in seed:lnl_tiny_norm_w8 decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_64x128x16 \
       large4096:lnl_gemm_norm_vec_128x128x16 large4096:lnl_gemm_plain_vec_128x128x16; do
     shape=${spec%%:*} kernel=${spec#*:}
     echo "== ncu $kernel ($shape)" | tee -a "$out/ncu.log"
@@ -73,7 +85,7 @@ if [[ $stages == *" profile "* ]]; then
   done
 fi
 if [[ $stages == *" variants "* ]]; then
-  for tile in 128x128x8 128x128x16 64x128x8; do
+  for tile in $tiles; do
     echo "== cuda_bench GEMM tile $tile"
     LNL_CUDA_GEMM_TILE=$tile timeout 200 "$dir/cuda_bench" --shapes mid512,large4096,ffn8192 2>&1 | tail -n 4 | tee -a "$out/bench.log"
   done

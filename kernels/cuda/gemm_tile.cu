@@ -1,29 +1,44 @@
 // The tiled SGEMM core shared by the unfused and fused paths: C[M, N] = A[M, K] * W[N, K]^T, plus
 // the epilogue. (W is the nn.Linear layout [out, hidden], so both operands are contiguous in K.)
 //
-// BM x BN block tile, K-tile BK, 8 x 8 outputs per thread (register blocking), (BM/8)(BN/8)
-// threads, two shared-memory buffers: the next K-tile's global loads are in flight in registers
-// while the current one is multiplied; one barrier per K-tile. Plain fp32 FFMA (no TF32).
+// BM x BN block tile, K-tile BK, 8 x TN outputs per thread (TN = 8 or 16), warp tiling: each warp
+// owns a 64 x (4 TN) sub-tile with its lanes laid out 8 (rows) x 4 (columns), so one k step of
+// a warp reads 8 distinct A and 4 distinct W float4s from shared memory (one wavefront each).
+// Two shared-memory buffers: the next K-tile's global loads are in flight in registers while
+// the current one is multiplied; one barrier per K-tile. Plain fp32 FFMA (no TF32).
+//
+// Shared tiles are stored transposed ([k][row]) with rows padded by 4 floats. Staging: a warp
+// loads 16 consecutive rows x 2 adjacent 16-byte k-groups (one 32-byte sector per row) and stores
+// them transposed; with the padding the two k-groups land 16 banks apart, so the stores are
+// conflict-free, and a warp's fragment reads (8 and 4 distinct float4s in one 32-float span)
+// are conflict-free too. Addresses are the thread's base plus compile-time offsets.
 //
 // The strategies differ only in the A staging and the epilogue (template NORM):
 //   NORM = false (unfused): A is xhat written by lnl_layernorm; C = acc + bias.
-//   NORM = true (fused): A is x, centred (x - mean_m) while the tile is written to shared memory,
+//   NORM = true (fused): A is x, centred (x - mean_m) while the tile is written to shared memory
+//     (the mean is subtracted before any product, which keeps large-mean rows exact enough),
 //     W is W' = W diag(gamma) and bias is c = W beta + b (folded at build), and the epilogue
 //     scales by the row's rstd: C = acc * rstd_m + c. (mean, rstd) come from lnl_row_stats.
 //     The normalised tensor never exists in device memory.
 // Any M, N, K: out-of-range rows, columns and k are staged as 0 and never stored.
 
-#define GEMM_PAD 4      // row padding of the transposed tiles: keeps their stores (mostly) conflict-free
 #define GEMM_GROUP_M 8  // tiles visited in groups of 8 along M so W tiles are reused from L2
 
-template <int BM, int BN, int BK, bool VEC, bool NORM>
+#define GEMM_PAD 4  // row padding of the transposed tiles (see above)
+
+template <int BM, int BN, int BK, int TN, bool VEC, bool NORM>
 __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const float* __restrict__ W,
                                           const float* __restrict__ bias, float* __restrict__ C, u32 M,
                                           u32 N, u32 K, const float* __restrict__ stats) {
-    constexpr int THREADS = (BM / 8) * (BN / 8);
+    constexpr int TM = 8;                       // rows per thread
+    constexpr int LM = 8, LN = 4;               // lanes of a warp along rows, columns
+    constexpr int WTM = LM * TM, WTN = LN * TN; // warp tile
+    constexpr int WARPS_N = BN / WTN;
+    constexpr int THREADS = 32 * (BM / WTM) * WARPS_N;
     constexpr int KQ = BK / 4;                  // 4-float groups along k in a tile row
     constexpr int LA = BM * KQ / THREADS;       // A groups staged per thread per K-tile
     constexpr int LB = BN * KQ / THREADS;       // W groups staged per thread per K-tile
+    static_assert(BM % WTM == 0 && BN % WTN == 0 && (KQ == 2 || KQ == 4), "tile");
     static_assert(LA >= 1 && LB >= 1 && BM * KQ % THREADS == 0 && BN * KQ % THREADS == 0, "tile");
     __shared__ __align__(16) float As[2][BK][BM + GEMM_PAD];
     __shared__ __align__(16) float Bs[2][BK][BN + GEMM_PAD];
@@ -38,9 +53,14 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     const size_t m0 = (size_t)(first_m + in_group % gsize) * BM;
     const size_t n0 = (size_t)(in_group / gsize) * BN;
 
-    // Staging coordinates: group i of this thread is row (tid + i*THREADS) / KQ of the tile,
-    // k offset 4 * ((tid + i*THREADS) % KQ).
+    // Staging coordinates: staged group g (g = tid + i * THREADS, i < LA or LB) is tile row
+    // (g / 2) % ROWS, k offset 4 * kq(g) with kq(g) = 2 * (g / (2 * ROWS)) + g % 2.
     const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    auto row_of = [&](int i, int rows) -> u32 { return ((tid + i * THREADS) / 2) % rows; };
+    auto kk_of = [&](int i, int rows) -> u32 {
+        const u32 g = tid + i * THREADS;
+        return 4 * (2 * (g / (2 * rows)) + g % 2);
+    };
     const float* a_ptr[LA];
     const float* b_ptr[LB];
     bool a_ok[LA], b_ok[LB];
@@ -48,18 +68,17 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     float4 a_raw[LA], b_raw[LB];
 #pragma unroll
     for (int i = 0; i < LA; ++i) {
-        const u32 idx = tid + i * THREADS, r = idx / KQ;
+        const u32 r = row_of(i, BM);
         a_ok[i] = m0 + r < M;
-        a_ptr[i] = A + (a_ok[i] ? m0 + r : 0) * (size_t)K + 4 * (idx % KQ);
+        a_ptr[i] = A + (a_ok[i] ? m0 + r : 0) * (size_t)K + kk_of(i, BM);
         a_mean[i] = (NORM && a_ok[i]) ? stats[2 * (m0 + r)] : 0.0f;
     }
 #pragma unroll
     for (int i = 0; i < LB; ++i) {
-        const u32 idx = tid + i * THREADS, r = idx / KQ;
+        const u32 r = row_of(i, BN);
         b_ok[i] = n0 + r < N;
-        b_ptr[i] = W + (b_ok[i] ? n0 + r : 0) * (size_t)K + 4 * (idx % KQ);
+        b_ptr[i] = W + (b_ok[i] ? n0 + r : 0) * (size_t)K + kk_of(i, BN);
     }
-    auto k_of = [&](int i, u32 k0) { return k0 + 4 * ((tid + i * THREADS) % KQ); };
 
     // Global -> registers (raw values only, so the loads stay in flight during the multiply).
     auto load4 = [&](const float* p, bool ok, u32 k) -> float4 {
@@ -74,15 +93,15 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     };
     auto load = [&](u32 k0) {
 #pragma unroll
-        for (int i = 0; i < LA; ++i) a_raw[i] = load4(a_ptr[i] + k0, a_ok[i], k_of(i, k0));
+        for (int i = 0; i < LA; ++i) a_raw[i] = load4(a_ptr[i] + k0, a_ok[i], k0 + kk_of(i, BM));
 #pragma unroll
-        for (int i = 0; i < LB; ++i) b_raw[i] = load4(b_ptr[i] + k0, b_ok[i], k_of(i, k0));
+        for (int i = 0; i < LB; ++i) b_raw[i] = load4(b_ptr[i] + k0, b_ok[i], k0 + kk_of(i, BN));
     };
     // Registers -> shared, transposed to [k][row]; the fused path centres x on the way.
     auto store = [&](u32 buf, u32 k0) {
 #pragma unroll
         for (int i = 0; i < LA; ++i) {
-            const u32 idx = tid + i * THREADS, r = idx / KQ, kk = 4 * (idx % KQ);
+            const u32 r = row_of(i, BM), kk = kk_of(i, BM);
             float a[4] = {a_raw[i].x, a_raw[i].y, a_raw[i].z, a_raw[i].w};
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
@@ -92,19 +111,23 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         }
 #pragma unroll
         for (int i = 0; i < LB; ++i) {
-            const u32 idx = tid + i * THREADS, r = idx / KQ, kk = 4 * (idx % KQ);
+            const u32 r = row_of(i, BN), kk = kk_of(i, BN);
             const float b[4] = {b_raw[i].x, b_raw[i].y, b_raw[i].z, b_raw[i].w};
 #pragma unroll
             for (int j = 0; j < 4; ++j) Bs[buf][kk + j][r] = b[j];
         }
     };
 
-    const u32 tx = tid % (BN / 8), ty = tid / (BN / 8);
-    float acc[8][8];
+    // This thread's outputs: rows wm*64 + c*32 + lm*4 + (0..3) for c in {0, 1}; columns
+    // wn*WTN + c*16 + ln*4 + (0..3) for c < TN/4.
+    const u32 warp = tid / 32, lane = tid % 32;
+    const u32 row_base = (warp / WARPS_N) * WTM + (lane / LN) * 4;
+    const u32 col_base = (warp % WARPS_N) * WTN + (lane % LN) * 4;
+    float acc[TM][TN];
 #pragma unroll
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < TM; ++i)
 #pragma unroll
-        for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
+        for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
     const u32 nk = (K + BK - 1) / BK;
     load(0);
@@ -115,16 +138,21 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         if (kt + 1 < nk) load((kt + 1) * BK);
 #pragma unroll
         for (int k = 0; k < BK; ++k) {
-            const float4 a0 = *reinterpret_cast<const float4*>(&As[buf][k][ty * 4]);
-            const float4 a1 = *reinterpret_cast<const float4*>(&As[buf][k][ty * 4 + BM / 2]);
-            const float4 b0 = *reinterpret_cast<const float4*>(&Bs[buf][k][tx * 4]);
-            const float4 b1 = *reinterpret_cast<const float4*>(&Bs[buf][k][tx * 4 + BN / 2]);
-            const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-            const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+            float a[TM], b[TN];
 #pragma unroll
-            for (int i = 0; i < 8; ++i)
+            for (int c = 0; c < TM / 4; ++c) {
+                const float4 v = *reinterpret_cast<const float4*>(&As[buf][k][row_base + c * 32]);
+                a[4 * c] = v.x, a[4 * c + 1] = v.y, a[4 * c + 2] = v.z, a[4 * c + 3] = v.w;
+            }
 #pragma unroll
-                for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+            for (int c = 0; c < TN / 4; ++c) {
+                const float4 v = *reinterpret_cast<const float4*>(&Bs[buf][k][col_base + c * 16]);
+                b[4 * c] = v.x, b[4 * c + 1] = v.y, b[4 * c + 2] = v.z, b[4 * c + 3] = v.w;
+            }
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
         }
         if (kt + 1 < nk) store(buf ^ 1u, (kt + 1) * BK);
         __syncthreads();
@@ -133,24 +161,24 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     // Epilogue: (rstd scaling,) bias, bounds, 16-byte stores where the row allows.
     const bool n_vec = (N & 3u) == 0;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        const size_t m = m0 + (i / 4) * (BM / 2) + ty * 4 + (i % 4);
+    for (int i = 0; i < TM; ++i) {
+        const size_t m = m0 + row_base + (i / 4) * 32 + (i % 4);
         if (m >= M) continue;
         const float rstd = NORM ? stats[2 * m + 1] : 1.0f;
         auto out = [&](float a, float b) { return NORM ? fmaf(a, rstd, b) : a + b; };
         float* crow = C + m * N;
 #pragma unroll
-        for (int jh = 0; jh < 2; ++jh) {
-            const size_t n = n0 + jh * (BN / 2) + tx * 4;
-            const float* c = &acc[i][jh * 4];
+        for (int c = 0; c < TN / 4; ++c) {
+            const size_t n = n0 + col_base + c * 16;
+            const float* v = &acc[i][c * 4];
             if (n_vec && n + 3 < N) {
                 const float4 bb = ldg4(bias + n);
                 *reinterpret_cast<float4*>(crow + n) =
-                    make_float4(out(c[0], bb.x), out(c[1], bb.y), out(c[2], bb.z), out(c[3], bb.w));
+                    make_float4(out(v[0], bb.x), out(v[1], bb.y), out(v[2], bb.z), out(v[3], bb.w));
             } else {
 #pragma unroll
                 for (int j = 0; j < 4; ++j)
-                    if (n + j < N) crow[n + j] = out(c[j], bias[n + j]);
+                    if (n + j < N) crow[n + j] = out(v[j], bias[n + j]);
             }
         }
     }

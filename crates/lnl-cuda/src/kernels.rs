@@ -21,11 +21,13 @@ pub const SOURCES: [(&str, &str); 7] = [
     ("tiny.cu", include_str!("../../../kernels/cuda/tiny.cu")),
 ];
 
-/// GEMM tile shapes compiled into the module, as `(suffix, BM, BN, BK)`.
-pub const GEMM_TILES: [(&str, usize, usize, usize); 3] = [
-    ("128x128x8", 128, 128, 8),
-    ("128x128x16", 128, 128, 16),
-    ("64x128x8", 64, 128, 8),
+/// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
+/// `(suffix, BM, BN, BK, TN)`: a BM x BN block tile, K-tile BK, 8 x TN outputs per thread.
+pub const GEMM_TILES: [(&str, usize, usize, usize, usize); 4] = [
+    ("128x128x8", 128, 128, 8, 8),
+    ("128x128x16", 128, 128, 16, 8),
+    ("64x128x8", 64, 128, 8, 8),
+    ("64x128x16", 64, 128, 16, 8),
 ];
 
 /// Every `extern "C"` kernel the module must export.

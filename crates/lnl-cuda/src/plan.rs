@@ -72,8 +72,8 @@ impl Core {
     }
     /// Threads of a GEMM block for `tile`.
     pub(crate) fn gemm_threads(tile: usize) -> u32 {
-        let (_, bm, bn, _) = GEMM_TILES[tile];
-        ((bm / 8) * (bn / 8)) as u32
+        let (_, bm, bn, _, tn) = GEMM_TILES[tile];
+        ((bm / 8) * (bn / tn)) as u32
     }
     pub(crate) fn tiny_threads() -> u32 {
         TINY_THREADS
@@ -119,17 +119,25 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             smem_bytes: smem as u32,
         };
     }
+    let tile_index = |name: &str| {
+        GEMM_TILES
+            .iter()
+            .position(|(n, ..)| *n == name)
+            .expect("a compiled GEMM tile")
+    };
     let tiles_for = |t: usize| {
-        let (_, bm, bn, _) = GEMM_TILES[t];
+        let (_, bm, bn, ..) = GEMM_TILES[t];
         rows.div_ceil(bm) * out.div_ceil(bn)
     };
     // 128x128 tiles with K-tile 16 (fastest on the H100 for 4096^2 and 8192x11008, see
     // docs/PERF.md) unless they would leave part of the device idle (two blocks per SM): then
-    // 64x128 tiles.
-    let tile = forced_tile().unwrap_or(if tiles_for(0) < 2 * info.sm_count as usize {
-        2
+    // 64x128 tiles, K-tile 16 (two blocks per SM).
+    let sms = info.sm_count.max(1) as usize;
+    let (big, small) = (tile_index("128x128x16"), tile_index("64x128x16"));
+    let tile = forced_tile().unwrap_or(if tiles_for(big) >= 2 * sms {
+        big
     } else {
-        1
+        small
     });
     Core::Gemm {
         vec: hidden % 4 == 0,
