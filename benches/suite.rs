@@ -9,8 +9,10 @@
 //! Environment (what `cargo xtask bench` sets):
 //! - `LNL_BENCH_PROVIDERS=cpu,opencl`, `LNL_BENCH_SHAPES=seed,decode1`: filters.
 //! - `LNL_BENCH_QUICK=1`: 10 samples, short windows, no ffn8192 unless named.
-//! - `LNL_BENCH_MAX_CALL_S`: a (provider, shape) whose single call takes longer is skipped
-//!   with a note (default 1 s quick, 3 s otherwise: ffn8192 is ~0.7 TFLOP, seconds on a CPU).
+//! - `LNL_BENCH_MAX_CALL_S`: a (provider, shape) whose single call (after one warm-up call)
+//!   takes longer, or is predicted from the provider's best rate so far to take over 3 times
+//!   longer, is skipped with a note (default 1 s quick, 3 s otherwise: ffn8192 is ~0.7 TFLOP,
+//!   seconds on a CPU). Once one strategy of a shape ran, the others get 3 times the limit.
 //! - `LNL_BENCH_MANIFEST=path`: writes what ran (criterion ids, devices) and what was skipped
 //!   and why, as JSON, for the report.
 //!
@@ -109,9 +111,14 @@ struct Record {
     variant: &'static str,
 }
 
+/// The criterion function id (and result folder) of one timing.
+fn function_id(provider: &str, strategy: &str, variant: &str) -> String {
+    format!("{provider}_{strategy}_{variant}")
+}
+
 impl Record {
     fn function_id(&self) -> String {
-        format!("{}_{}_{}", self.provider, self.strategy, self.variant)
+        function_id(&self.provider, &self.strategy, self.variant)
     }
 }
 
@@ -135,6 +142,20 @@ impl Run {
         eprintln!("lnl-bench: skip {label}: {reason}");
         self.skipped
             .push(json!({ "provider": provider, "shape": shape, "what": what, "reason": reason }));
+    }
+
+    /// Why a call of `shape` would be far over `limit` (3 times), predicted from the provider's
+    /// best rate so far; `None` when it may run, or nothing has been measured yet.
+    fn predicted_too_slow(&self, provider: &str, shape: &SuiteShape, limit: f64) -> Option<String> {
+        let (_, rate) = self.best_rate.iter().find(|(p, _)| p == provider)?;
+        let t = shape.flops() / rate;
+        (t > 3.0 * limit).then(|| {
+            format!(
+                "predicted {t:.1} s per call from its best rate so far ({:.1} GFLOP/s), over the \
+                 {limit:.1} s limit (LNL_BENCH_MAX_CALL_S raises it)",
+                rate * 1e-9
+            )
+        })
     }
 
     /// [`Self::timed`], with a panic in a provider turned into a skip note: one provider's bug
@@ -183,19 +204,7 @@ impl Run {
             .iter()
             .any(|r| r["provider"] == rec.provider.as_str() && r["shape"] == rec.shape.name);
         let limit = self.settings.max_call_s * if admitted { 3.0 } else { 1.0 };
-        let flops = rec.shape.flops();
-        let rate = self
-            .best_rate
-            .iter()
-            .find(|(p, _)| *p == rec.provider)
-            .map(|(_, r)| *r);
-        if let Some(r) = rate.filter(|r| flops / r > 3.0 * limit) {
-            let reason = format!(
-                "predicted {:.1} s per call from its best rate so far ({:.1} GFLOP/s), over the \
-                 {limit:.1} s limit (LNL_BENCH_MAX_CALL_S raises it)",
-                flops / r,
-                r * 1e-9
-            );
+        if let Some(reason) = self.predicted_too_slow(&rec.provider, &rec.shape, limit) {
             return self.skip(&rec.provider, Some(rec.shape.name), Some(&id), reason);
         }
         let mut one = f64::INFINITY;
@@ -216,7 +225,7 @@ impl Run {
             );
             return self.skip(&rec.provider, Some(rec.shape.name), Some(&id), reason);
         }
-        let r = flops / one;
+        let r = rec.shape.flops() / one;
         match self.best_rate.iter_mut().find(|(p, _)| *p == rec.provider) {
             Some((_, best)) => *best = best.max(r),
             None => self.best_rate.push((rec.provider.clone(), r)),
@@ -250,6 +259,19 @@ impl Run {
     fn provider(&mut self, c: &mut Criterion, p: &dyn Provider, device: &str) {
         let name = p.name();
         for shape in self.settings.shapes() {
+            // Before generating and packing ~100 MB of parameters for a shape that will not run.
+            let limit = self.settings.max_call_s;
+            if let Some(reason) = self.predicted_too_slow(name, &shape, limit) {
+                let variants = Strategy::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .chain((cfg!(feature = "cpu") && name == "cpu").then_some("bare_gemm"));
+                for v in variants {
+                    let id = function_id(name, v, "host");
+                    self.skip(name, Some(shape.name), Some(&id), reason.clone());
+                }
+                continue;
+            }
             let params = random_params(shape.hidden, shape.out, 1e-5, 42);
             let x = normal_vec(shape.rows * shape.hidden, 7);
             let mut y = vec![0.0f32; shape.rows * shape.out];
