@@ -66,6 +66,7 @@ impl Options {
 /// The release binaries and scripts one run uses.
 struct Bins {
     ceilings: PathBuf,
+    gpu_ceilings: Option<PathBuf>,
     suite: PathBuf,
     cuda_bench: Option<PathBuf>,
     opencl_bench: Option<PathBuf>,
@@ -83,6 +84,7 @@ fn prebuilt(dir: &Path) -> Result<Bins, String> {
     };
     Ok(Bins {
         ceilings: need("ceilings")?,
+        gpu_ceilings: existing(dir.join("gpu-ceilings")),
         suite: need("suite")?,
         cuda_bench: existing(dir.join("cuda_bench")),
         opencl_bench: existing(dir.join("opencl_bench")),
@@ -125,6 +127,26 @@ fn build(o: &Options, skipped: &mut Vec<String>) -> Result<Bins, String> {
             .map_err(|e| skipped.push(format!("{name} (device-resident timings): {e}")))
             .ok()
     };
+    let driver = has_runtime_library("cuda", "1");
+    let gpu_ceilings = if driver {
+        let args = [
+            "build",
+            "--release",
+            "-p",
+            "xtask",
+            "--features",
+            "cuda",
+            "--bin",
+            "gpu-ceilings",
+        ];
+        Some(find_artifact(
+            &cargo_executables(&args)?,
+            "gpu-ceilings",
+            "bin",
+        )?)
+    } else {
+        None
+    };
     let cuda_bench = if !o.wants("cuda") {
         None
     } else {
@@ -140,6 +162,7 @@ fn build(o: &Options, skipped: &mut Vec<String>) -> Result<Bins, String> {
     };
     Ok(Bins {
         ceilings,
+        gpu_ceilings,
         suite,
         cuda_bench,
         opencl_bench,
@@ -244,6 +267,21 @@ pub fn run(args: &[String]) -> Result<(), String> {
         )?);
     }
 
+    // A bundle carries the binary to hosts with and without a GPU.
+    if let Some(exe) = bins
+        .gpu_ceilings
+        .as_ref()
+        .filter(|_| has_runtime_library("cuda", "1"))
+    {
+        let json = raw.join("gpu_ceilings.json");
+        let mut cmd = Command::new(exe);
+        cmd.arg("--json").arg(&json);
+        let label = "GPU ceilings (FMA peak, read and copy bandwidth)";
+        if optional(label, cmd, &raw.join("gpu_ceilings.log"), &mut skipped) {
+            ceilings.push(sources::gpu_ceiling(&json)?);
+        }
+    }
+
     // 2. The criterion suite, host slices.
     let manifest_path = raw.join("manifest.json");
     let criterion_home = out.join("criterion");
@@ -346,11 +384,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    if !ceilings.iter().any(|c| c.kind == "gpu")
+    if !ceilings.iter().any(|c| c.kind.starts_with("gpu"))
         && (ran("cuda") || measurements.iter().any(|m| m.device.contains("NVIDIA")))
     {
         skipped.push(
-            "GPU ceilings: not measured (they come from PyTorch in this run: add --compare torch)"
+            "GPU ceilings: not measured (no gpu-ceilings binary ran, and no --compare torch)"
                 .into(),
         );
     }

@@ -2,7 +2,7 @@
 //! folder with a run script (`run.sh`) that runs the tests there, then `xtask bench
 //! --prebuilt` on the bundled binaries, writing the same report as `cargo xtask bench`.
 //!
-//! Layout: bin/ (lnl, suite, ceilings, xtask, cuda-kernels, opencl-kernels, cuda_bench,
+//! Layout: bin/ (lnl, suite, ceilings, gpu-ceilings, xtask, cuda-kernels, opencl-kernels, cuda_bench,
 //! opencl_bench, torch_anchor.py),
 //! tests/ (every test binary of the workspace), lib/ (libOpenCL.so.1, used only when the host
 //! has none), run.sh, README.txt.
@@ -65,6 +65,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "ceilings",
         "--bin",
         "cuda-kernels",
+        "--bin",
+        "gpu-ceilings",
     ]);
     if opencl {
         tool_args.extend(["--bin", "opencl-kernels"]);
@@ -130,7 +132,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     put(&lnl, bin.join("lnl"))?;
     put(&suite, bin.join("suite"))?;
     put(&find_artifact(&tools, "xtask", "bin")?, bin.join("xtask"))?;
-    for tool in ["ceilings", "cuda-kernels", "opencl-kernels"] {
+    for tool in ["ceilings", "gpu-ceilings", "cuda-kernels", "opencl-kernels"] {
         if tool != "opencl-kernels" || opencl {
             put(&find_artifact(&tools, tool, "bin")?, bin.join(tool))?;
         }

@@ -186,7 +186,7 @@ pub fn torch(path: &Path) -> Result<(Vec<Measurement>, Option<Ceiling>), String>
     }
     let c = &doc["ceilings"];
     let ceiling = c.is_object().then(|| Ceiling {
-        kind: "gpu".into(),
+        kind: "gpu SGEMM".into(),
         device: doc["device"].as_str().unwrap_or("").into(),
         peak_gflops: c["sgemm_8192_TFLOPs"].as_f64().map(|t| t * 1e3),
         peak_method: "cuBLAS SGEMM 8192^3, fp32, TF32 off (torch.mm)".into(),
@@ -207,6 +207,23 @@ pub fn cpu_ceiling(path: &Path, device: &str) -> Result<Ceiling, String> {
             "independent FMA chains, {}, {} threads",
             c["fma_method"].as_str().unwrap_or("?"),
             c["threads"].as_u64().unwrap_or(0)
+        ),
+        read_gbs: c["read_gbs"].as_f64(),
+        copy_gbs: c["copy_gbs"].as_f64(),
+    })
+}
+
+/// The `gpu-ceilings` program's JSON: `{gpu: {device, sm, sms, fma_gflops, read_gbs, copy_gbs}}`.
+pub fn gpu_ceiling(path: &Path) -> Result<Ceiling, String> {
+    let c = &read_json(path)?["gpu"];
+    Ok(Ceiling {
+        kind: "gpu".into(),
+        device: c["device"].as_str().unwrap_or("").into(),
+        peak_gflops: c["fma_gflops"].as_f64(),
+        peak_method: format!(
+            "independent fmaf chains, 8 per thread, every SM full ({}, {} SMs)",
+            c["sm"].as_str().unwrap_or("?"),
+            c["sms"].as_u64().unwrap_or(0)
         ),
         read_gbs: c["read_gbs"].as_f64(),
         copy_gbs: c["copy_gbs"].as_f64(),
