@@ -214,3 +214,15 @@ fn gpu_sized_configuration_is_correct_here() {
         }
     }
 }
+
+#[test]
+fn an_impossible_allocation_is_out_of_memory() {
+    let l = layer(&random_params(8, 4, 1e-5, 21), Strategy::Fused);
+    // 4 TiB: beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE of any device this runs on.
+    match l.alloc(1 << 40) {
+        Err(lnl_core::Error::OutOfMemory {
+            requested_bytes, ..
+        }) => assert_eq!(requested_bytes, 4 << 40),
+        other => panic!("expected OutOfMemory, got {other:?}"),
+    }
+}
