@@ -394,9 +394,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 
     let rep = Report {
-        command: format!("cargo xtask bench {}", args.join(" "))
-            .trim()
-            .to_string(),
+        command: match &o.prebuilt {
+            None => format!("cargo xtask bench {}", args.join(" ")),
+            Some(_) => format!("xtask bench {} (bundle)", args.join(" ")),
+        },
         measurements,
         ceilings,
         skipped,
