@@ -1,8 +1,15 @@
 //! The `opencl` provider: LayerNorm + Linear on any OpenCL 1.2 device, through the `ocl` crate.
 //!
 //! Kernels live in `kernels/opencl/*.cl`, embedded at compile time and built per device with
-//! clBuildProgram (once per device and configuration per process). Tile and work-group sizes
-//! come from the device's limits ([`KernelConfig::candidates`]).
+//! clBuildProgram (once per device and configuration per process; a failed build returns
+//! `Error::KernelBuild` with the compiler's log). Tile and work-group sizes come from the
+//! device's limits ([`KernelConfig::candidates`]).
+//!
+//! Unfused: a LayerNorm kernel writes xhat, a GEMM (more than 16 rows: local-memory tiles) or a
+//! GEMV (up to 16 rows: W streamed once per 8 rows) reads it, bias in the epilogue. Fused: gamma
+//! and beta are folded into W and the bias when the layer is built, and the same GEMM/GEMV
+//! standardise x while staging it (GEMM: after an 8-byte-per-row statistics pass; GEMV: in one
+//! launch, statistics included). xhat never exists in global memory. See [`OpenClLayer`].
 //!
 //! Device choice: the first GPU, else the first CPU device; `LNL_OPENCL_DEVICE` picks by a
 //! case-insensitive substring of the platform or device name. With no OpenCL platform, or no

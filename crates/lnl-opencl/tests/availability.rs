@@ -30,6 +30,51 @@ fn child_expects_unavailable() {
     println!("CHILD-OK");
 }
 
+/// The child's side of `device_name_substring_selects_that_device`.
+#[test]
+fn child_expects_device() {
+    let Ok(want) = std::env::var(CHILD_DEVICE) else {
+        return; // not in a child
+    };
+    let desc = OpenClProvider.probe().expect("the named device");
+    assert!(
+        desc.to_lowercase().contains(&want.to_lowercase()),
+        "{desc} vs {want}"
+    );
+    println!("CHILD-OK");
+}
+
+const CHILD_DEVICE: &str = "LNL_OPENCL_TEST_CHILD_DEVICE";
+
+#[test]
+fn device_name_substring_selects_that_device() {
+    let desc = OpenClProvider
+        .probe()
+        .expect("an OpenCL device (PoCL in CI)");
+    // Any word of the device's name, in another case, selects it.
+    let word = desc
+        .rsplit(" / ")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--exact", "child_expects_device", "--nocapture"])
+        .env(CHILD_DEVICE, word)
+        .env(lnl_opencl::DEVICE_ENV, word.to_uppercase())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-OK"),
+        "child failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn run_child(envs: &[(&str, &str)]) {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new(exe);
