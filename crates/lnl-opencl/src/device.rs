@@ -1,7 +1,7 @@
 //! Platform and device selection, and the device limits that size the kernels.
 //!
 //! Default: the first GPU over all platforms, else the first CPU device. `LNL_OPENCL_DEVICE`
-//! overrides it with a case-insensitive substring of "<platform name> <device name>".
+//! overrides it with a case-insensitive substring of `"<platform name> / <device name>"`.
 
 use crate::errors::{device_error, unavailable};
 use lnl_core::Result;
@@ -17,7 +17,7 @@ pub const DEVICE_ENV: &str = "LNL_OPENCL_DEVICE";
 pub struct Selected {
     pub(crate) platform: Platform,
     pub(crate) device: Device,
-    /// "<platform name> / <device name>".
+    /// `"<platform name> / <device name>"`.
     pub description: String,
 }
 

@@ -30,7 +30,7 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// "<platform> / <device>".
+    /// `"<platform> / <device>"`.
     pub fn description(&self) -> &str {
         &self.selected.description
     }
