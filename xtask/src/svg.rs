@@ -160,7 +160,8 @@ pub fn plot(rows: &[Row], ceilings: &[Ceiling]) -> String {
     }
 
     // Rooflines.
-    for c in ceilings {
+    // Alternate roofs are labelled below their line: two GPU roofs sit close together.
+    for (i, c) in ceilings.iter().enumerate() {
         let (Some(peak), Some(bw)) = (c.peak_gflops, c.read_gbs) else {
             continue;
         };
@@ -184,7 +185,7 @@ pub fn plot(rows: &[Row], ceilings: &[Ceiling]) -> String {
             svg,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11">{} roof: {:.0} GFLOP/s, {:.0} GB/s read</text>"#,
             W - RIGHT - 4.0,
-            s.y(peak) - 5.0,
+            s.y(peak) + if i % 2 == 1 { 14.0 } else { -5.0 },
             esc(&c.kind),
             peak,
             bw
