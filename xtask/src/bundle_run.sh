@@ -2,7 +2,8 @@
 # Runs the bundle on a GPU host without a Rust toolchain (written by `cargo xtask bundle`).
 #   bash run.sh [tests] [kernels] [bench] [-- xtask bench arguments]
 # Default: tests, kernels, then bench with `--compare torch`. Output in ${OUT:-<bundle>/out}.
-# LNL_TEST_TIMEOUT (seconds, default 900) bounds each test binary.
+# LNL_TEST_TIMEOUT (seconds, default 900) bounds each test binary. LNL_PACK=DIR: at the end, copy
+# report.{md,json,svg} and one .tar.gz of the whole output into DIR (for hosts that return few files).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -70,4 +71,9 @@ for stage in "${stages[@]}"; do
     *) echo "run.sh: unknown stage $stage (tests, kernels, bench)"; status=2 ;;
   esac
 done
+if [ -n "${LNL_PACK:-}" ]; then
+  mkdir -p "$LNL_PACK"
+  cp "$out"/report/report.md "$out"/report/report.json "$out"/report/report.svg "$LNL_PACK"/ 2>/dev/null
+  tar czf "$LNL_PACK/lnl-out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
+fi
 exit $status
