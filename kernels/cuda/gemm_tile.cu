@@ -1,17 +1,19 @@
 // The tiled SGEMM core shared by the unfused and fused paths: C[M, N] = A[M, K] * W[N, K]^T, plus
 // the epilogue. (W is the nn.Linear layout [out, hidden], so both operands are contiguous in K.)
 //
-// BM x BN block tile, K-tile BK, 8 x TN outputs per thread (TN = 8 or 16), warp tiling: each warp
-// owns a 64 x (4 TN) sub-tile with its lanes laid out 8 (rows) x 4 (columns), so one k step of
-// a warp reads 8 distinct A and 4 distinct W float4s from shared memory (one wavefront each).
+// BM x BN block tile, K-tile BK, TM x TN outputs per thread, warp tiling: the lanes of a warp are
+// laid out 8 (rows) x 4 (columns), so one k step of a warp reads 8 distinct A and 4 distinct W
+// float4s from shared memory (one wavefront each).
 // Two shared-memory buffers: the next K-tile's global loads are in flight in registers while
 // the current one is multiplied; one barrier per K-tile. Plain fp32 FFMA (no TF32).
 //
-// Shared tiles are stored transposed ([k][row]) with rows padded by 4 floats. Staging: a warp
-// loads 16 consecutive rows x 2 adjacent 16-byte k-groups (one 32-byte sector per row) and stores
-// them transposed; with the padding the two k-groups land 16 banks apart, so the stores are
-// conflict-free, and a warp's fragment reads (8 and 4 distinct float4s in one 32-float span)
-// are conflict-free too. Addresses are the thread's base plus compile-time offsets.
+// Shared tiles are stored transposed ([k][row]) with an XOR swizzle instead of padding: the
+// element (k, r) lives at column r ^ swz(k), swz(k) = (k / 4 % KQ) * (32 / KQ). A warp's staging
+// store covers 32 / KQ consecutive rows (each a 16-byte global load per k-group, so a row's
+// 4 KQ bytes are read contiguously) for each of the KQ k-groups; the swizzle moves each k-group
+// to its own banks (conflict-free stores). It flips only bits 3-4 of the column, so the float4
+// fragment reads stay aligned, contiguous and conflict-free, and a thread's read address is one
+// of 4 swizzled bases (per k-group) plus compile-time offsets.
 //
 // The strategies differ only in the A staging and the epilogue (template NORM):
 //   NORM = false (unfused): A is xhat written by lnl_layernorm; C = acc + bias.
@@ -24,13 +26,15 @@
 
 #define GEMM_GROUP_M 8  // tiles visited in groups of 8 along M so W tiles are reused from L2
 
-#define GEMM_PAD 4  // row padding of the transposed tiles (see above)
+template <int KQ>
+__device__ __forceinline__ constexpr u32 gemm_swz(int k) {
+    return (u32)((k / 4) % KQ) * (32u / KQ);
+}
 
-template <int BM, int BN, int BK, int TN, bool VEC, bool NORM>
+template <int BM, int BN, int BK, int TM, int TN, bool VEC, bool NORM>
 __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const float* __restrict__ W,
                                           const float* __restrict__ bias, float* __restrict__ C, u32 M,
                                           u32 N, u32 K, const float* __restrict__ stats) {
-    constexpr int TM = 8;                       // rows per thread
     constexpr int LM = 8, LN = 4;               // lanes of a warp along rows, columns
     constexpr int WTM = LM * TM, WTN = LN * TN; // warp tile
     constexpr int WARPS_N = BN / WTN;
@@ -40,8 +44,9 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     constexpr int LB = BN * KQ / THREADS;       // W groups staged per thread per K-tile
     static_assert(BM % WTM == 0 && BN % WTN == 0 && (KQ == 2 || KQ == 4), "tile");
     static_assert(LA >= 1 && LB >= 1 && BM * KQ % THREADS == 0 && BN * KQ % THREADS == 0, "tile");
-    __shared__ __align__(16) float As[2][BK][BM + GEMM_PAD];
-    __shared__ __align__(16) float Bs[2][BK][BN + GEMM_PAD];
+    static_assert(WARPS_N % 2 == 0 && BM % 32 == 0, "swizzled fragment offsets");
+    __shared__ __align__(16) float As[2][BK][BM];
+    __shared__ __align__(16) float Bs[2][BK][BN];
     const u32 tid = threadIdx.x;
 
     // Block -> tile, grouped along M.
@@ -53,32 +58,31 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     const size_t m0 = (size_t)(first_m + in_group % gsize) * BM;
     const size_t n0 = (size_t)(in_group / gsize) * BN;
 
-    // Staging coordinates: staged group g (g = tid + i * THREADS, i < LA or LB) is tile row
-    // (g / 2) % ROWS, k offset 4 * kq(g) with kq(g) = 2 * (g / (2 * ROWS)) + g % 2.
+    // Staging coordinates: group i of this thread is row (tid + i*THREADS) / KQ of the tile,
+    // k offset 4 * ((tid + i*THREADS) % KQ) (THREADS is a multiple of KQ: same for every i).
+    const u32 kq = tid % KQ, kk = 4 * kq;
     const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    auto row_of = [&](int i, int rows) -> u32 { return ((tid + i * THREADS) / 2) % rows; };
-    auto kk_of = [&](int i, int rows) -> u32 {
-        const u32 g = tid + i * THREADS;
-        return 4 * (2 * (g / (2 * rows)) + g % 2);
-    };
-    const float* a_ptr[LA];
-    const float* b_ptr[LB];
+    // Element offsets of the staged rows (32-bit: the plan checks that rows*H and O*H fit u32),
+    // fewer registers than pointers.
+    u32 a_off[LA], b_off[LB];
     bool a_ok[LA], b_ok[LB];
     float a_mean[LA];
     float4 a_raw[LA], b_raw[LB];
 #pragma unroll
     for (int i = 0; i < LA; ++i) {
-        const u32 r = row_of(i, BM);
+        const u32 r = (tid + i * THREADS) / KQ;
         a_ok[i] = m0 + r < M;
-        a_ptr[i] = A + (a_ok[i] ? m0 + r : 0) * (size_t)K + kk_of(i, BM);
+        a_off[i] = (a_ok[i] ? (u32)m0 + r : 0u) * K + kk;
         a_mean[i] = (NORM && a_ok[i]) ? stats[2 * (m0 + r)] : 0.0f;
     }
 #pragma unroll
     for (int i = 0; i < LB; ++i) {
-        const u32 r = row_of(i, BN);
+        const u32 r = (tid + i * THREADS) / KQ;
         b_ok[i] = n0 + r < N;
-        b_ptr[i] = W + (b_ok[i] ? n0 + r : 0) * (size_t)K + kk_of(i, BN);
+        b_off[i] = (b_ok[i] ? (u32)n0 + r : 0u) * K + kk;
     }
+    // The swizzled store column of row r: every k of this thread's group shares it.
+    const u32 st_swz = kq * (32u / KQ);
 
     // Global -> registers (raw values only, so the loads stay in flight during the multiply).
     auto load4 = [&](const float* p, bool ok, u32 k) -> float4 {
@@ -93,15 +97,15 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     };
     auto load = [&](u32 k0) {
 #pragma unroll
-        for (int i = 0; i < LA; ++i) a_raw[i] = load4(a_ptr[i] + k0, a_ok[i], k0 + kk_of(i, BM));
+        for (int i = 0; i < LA; ++i) a_raw[i] = load4(A + (a_off[i] + k0), a_ok[i], k0 + kk);
 #pragma unroll
-        for (int i = 0; i < LB; ++i) b_raw[i] = load4(b_ptr[i] + k0, b_ok[i], k0 + kk_of(i, BN));
+        for (int i = 0; i < LB; ++i) b_raw[i] = load4(W + (b_off[i] + k0), b_ok[i], k0 + kk);
     };
-    // Registers -> shared, transposed to [k][row]; the fused path centres x on the way.
+    // Registers -> shared, transposed to [k][row ^ swz]; the fused path centres x on the way.
     auto store = [&](u32 buf, u32 k0) {
 #pragma unroll
         for (int i = 0; i < LA; ++i) {
-            const u32 r = row_of(i, BM), kk = kk_of(i, BM);
+            const u32 r = ((tid + i * THREADS) / KQ) ^ st_swz;
             float a[4] = {a_raw[i].x, a_raw[i].y, a_raw[i].z, a_raw[i].w};
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
@@ -111,18 +115,20 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         }
 #pragma unroll
         for (int i = 0; i < LB; ++i) {
-            const u32 r = row_of(i, BN), kk = kk_of(i, BN);
+            const u32 r = ((tid + i * THREADS) / KQ) ^ st_swz;
             const float b[4] = {b_raw[i].x, b_raw[i].y, b_raw[i].z, b_raw[i].w};
 #pragma unroll
             for (int j = 0; j < 4; ++j) Bs[buf][kk + j][r] = b[j];
         }
     };
 
-    // This thread's outputs: rows wm*64 + c*32 + lm*4 + (0..3) for c in {0, 1}; columns
-    // wn*WTN + c*16 + ln*4 + (0..3) for c < TN/4.
+    // This thread's outputs: rows wm*WTM + c*32 + lm*4 + (0..3) for c < TM/4; columns
+    // c*(16 WARPS_N) + wn*16 + ln*4 + (0..3) for c < TN/4 (spans of 32 and 16 WARPS_N floats, so
+    // the swizzle, within 32-float blocks, commutes with the c offsets).
     const u32 warp = tid / 32, lane = tid % 32;
     const u32 row_base = (warp / WARPS_N) * WTM + (lane / LN) * 4;
-    const u32 col_base = (warp % WARPS_N) * WTN + (lane % LN) * 4;
+    const u32 col_base = (warp % WARPS_N) * 16 + (lane % LN) * 4;
+    constexpr u32 COL_STEP = 16 * WARPS_N;
     float acc[TM][TN];
 #pragma unroll
     for (int i = 0; i < TM; ++i)
@@ -138,15 +144,16 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         if (kt + 1 < nk) load((kt + 1) * BK);
 #pragma unroll
         for (int k = 0; k < BK; ++k) {
+            const u32 sw = gemm_swz<KQ>(k);
             float a[TM], b[TN];
 #pragma unroll
             for (int c = 0; c < TM / 4; ++c) {
-                const float4 v = *reinterpret_cast<const float4*>(&As[buf][k][row_base + c * 32]);
+                const float4 v = *reinterpret_cast<const float4*>(&As[buf][k][(row_base ^ sw) + c * 32]);
                 a[4 * c] = v.x, a[4 * c + 1] = v.y, a[4 * c + 2] = v.z, a[4 * c + 3] = v.w;
             }
 #pragma unroll
             for (int c = 0; c < TN / 4; ++c) {
-                const float4 v = *reinterpret_cast<const float4*>(&Bs[buf][k][col_base + c * 16]);
+                const float4 v = *reinterpret_cast<const float4*>(&Bs[buf][k][(col_base ^ sw) + c * COL_STEP]);
                 b[4 * c] = v.x, b[4 * c + 1] = v.y, b[4 * c + 2] = v.z, b[4 * c + 3] = v.w;
             }
 #pragma unroll
@@ -169,7 +176,7 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         float* crow = C + m * N;
 #pragma unroll
         for (int c = 0; c < TN / 4; ++c) {
-            const size_t n = n0 + col_base + c * 16;
+            const size_t n = n0 + col_base + c * COL_STEP;
             const float* v = &acc[i][c * 4];
             if (n_vec && n + 3 < N) {
                 const float4 bb = ldg4(bias + n);

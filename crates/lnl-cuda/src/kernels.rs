@@ -22,12 +22,12 @@ pub const SOURCES: [(&str, &str); 7] = [
 ];
 
 /// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
-/// `(suffix, BM, BN, BK, TN)`: a BM x BN block tile, K-tile BK, 8 x TN outputs per thread.
-pub const GEMM_TILES: [(&str, usize, usize, usize, usize); 4] = [
-    ("128x128x8", 128, 128, 8, 8),
-    ("128x128x16", 128, 128, 16, 8),
-    ("64x128x8", 64, 128, 8, 8),
-    ("64x128x16", 64, 128, 16, 8),
+/// `(suffix, BM, BN, BK, TM, TN)`: a BM x BN block tile, K-tile BK, TM x TN outputs per thread.
+pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize); 4] = [
+    ("128x128x8", 128, 128, 8, 8, 8),
+    ("128x128x16", 128, 128, 16, 8, 8),
+    ("64x128x8", 64, 128, 8, 8, 8),
+    ("64x128x16", 64, 128, 16, 8, 8),
 ];
 
 /// Every `extern "C"` kernel the module must export.

@@ -72,8 +72,8 @@ impl Core {
     }
     /// Threads of a GEMM block for `tile`.
     pub(crate) fn gemm_threads(tile: usize) -> u32 {
-        let (_, bm, bn, _, tn) = GEMM_TILES[tile];
-        ((bm / 8) * (bn / tn)) as u32
+        let (_, bm, bn, _, tm, tn) = GEMM_TILES[tile];
+        ((bm / tm) * (bn / tn)) as u32
     }
     pub(crate) fn tiny_threads() -> u32 {
         TINY_THREADS
