@@ -16,7 +16,8 @@ const USAGE: &str = "\
 cargo xtask <task>
 
   test [--no-lint]   the full local test run: fmt and clippy checks, then every test, with
-                     every feature whose system library is present here (opencl when libOpenCL is)
+                     every feature whose system library is present here (opencl when libOpenCL is),
+                     then the kernel checks of `kernels`
   kernels            compile-checks kernels/cuda with NVRTC (sm_90 and the local device; PTX,
                      CUBIN and ptxas's register/shared-memory/spill report under
                      <target>/lnl-kernels/) and kernels/opencl on every OpenCL device present.

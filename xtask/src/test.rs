@@ -1,5 +1,5 @@
 //! `cargo xtask test`: what CI runs. Lints first (cheap to fail), then every test of the
-//! workspace with every feature whose system library is present.
+//! workspace with every feature whose system library is present, then `cargo xtask kernels`.
 
 use crate::util::{cargo, has_dev_library, run_cmd};
 
@@ -26,7 +26,10 @@ pub fn run_all(lint: bool) -> Result<(), String> {
     // Release: the property tests run thousands of forwards, and the GPU host runs these binaries.
     let mut test = cargo();
     test.args(["test", "--release"]).args(&feature_args);
-    run_cmd(test)
+    run_cmd(test)?;
+    // The kernels as they really run: NVRTC for sm_90 (a kernel that does not compile fails here
+    // even without a GPU), OpenCL on every device present.
+    crate::kernels::run(&[])
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
