@@ -88,7 +88,7 @@ fn switch_point(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(300));
     g.measurement_time(Duration::from_secs(1));
-    for rows in [4, 8, 12, 16, 24, 32, 48] {
+    for rows in [4, 8, 16, 32, 48, 64, 96, 128] {
         let x = normal_vec(rows * h, 7);
         let mut y = vec![0.0f32; rows * o];
         g.throughput(Throughput::Elements((2 * rows * h * o) as u64));

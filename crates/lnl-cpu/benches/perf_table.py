@@ -52,7 +52,7 @@ for name, m, h, o in SHAPES:
           f"| {ratio(npt, fus)}x | {ratio(ort, fus)}x |")
 print("\nfused/bare and fused/unfused are time ratios (< 1: fused faster); 'vs' columns are speed-ups of fused.")
 sw = []
-for rows in (4, 8, 12, 16, 24, 32, 48):
+for rows in (4, 8, 12, 16, 24, 32, 48, 64, 96, 128):
     d, g = median_s("switch", f"Decode/{rows}"), median_s("switch", f"Gemm/{rows}")
     if d and g:
         sw.append(f"| {rows} | {fmt_ms(d)} | {fmt_ms(g)} | {g / d:.2f} |")

@@ -2,7 +2,7 @@
 //! rows or rows normalised while packed) and `W` is pre-packed. Two partitions of the same
 //! work, both built on [`panel_pass`] and the one microkernel:
 //!
-//! * **GEMM** (`rows > DECODE_MAX_ROWS`): BLIS loop order. `k` is cut into blocks of [`KC`]
+//! * **GEMM** (`rows > DECODE_MAX_ROWS`, 48): BLIS loop order. `k` is cut into blocks of [`KC`]
 //!   (a `KC x NR` slice of a `W` panel, 16 KiB, stays in L1); per block, row blocks of up to
 //!   [`MC_MAX`] rows are packed into a per-thread buffer (`MC x KC`, <= 256 KiB, stays in L2)
 //!   and swept against every panel of `W` (the `KC x out` block of `W`, 4 MiB at out = 4096,
@@ -27,8 +27,11 @@ use wide::f32x8;
 pub const KC: usize = 256;
 /// Largest row block: `MC_MAX x KC` packed floats are 240 KiB (under half of a 512 KiB L2).
 pub const MC_MAX: usize = 240;
-/// Up to this many rows take the decode partition (measured: see docs/PERF.md).
-pub const DECODE_MAX_ROWS: usize = 16;
+/// Up to this many rows take the decode partition. Measured (docs/PERF.md, bench group
+/// `switch`, bare GEMM at H = O = 4096, two runs): decode is faster than the GEMM partition at
+/// every row count up to 32 (1.3x to 1.9x) and no slower at 48; at 96 and 128 the GEMM
+/// partition is level or ahead. Rows 1 to 16 (decode proper) are far from the switch.
+pub const DECODE_MAX_ROWS: usize = 48;
 /// Below this many flops the whole call runs on the calling thread: a rayon dispatch costs
 /// microseconds, more than the work.
 pub const PAR_MIN_FLOPS: usize = 1 << 21;
