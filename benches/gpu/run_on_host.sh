@@ -47,7 +47,9 @@ if [[ $stages == *" sanitize "* ]]; then
   run_sanitizer() {  # tool, label, args...
     local tool=$1 label=$2; shift 2
     echo "== compute-sanitizer --tool $tool $label" | tee -a "$out/sanitize.log"
-    timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 99 "$@" > /tmp/san.log 2>&1
+    # racecheck instruments every shared-memory access: gpu_robustness needed over 150 s (call 11).
+    local limit=150; [[ $tool == racecheck ]] && limit=400
+    timeout $limit compute-sanitizer --tool "$tool" --error-exitcode 99 "$@" > /tmp/san.log 2>&1
     local rc=$?
     grep -E "^=========|test result" /tmp/san.log | grep -v "Host Frame" | head -n 40 | tee -a "$out/sanitize.log"
     echo "exit status $rc" | tee -a "$out/sanitize.log"

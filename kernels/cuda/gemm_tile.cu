@@ -9,8 +9,8 @@
 //
 // Shared tiles are stored transposed ([k][row]) with an XOR swizzle instead of padding: the
 // element (k, r) lives at column r ^ swz(k), swz(k) = (k / 4 % KQ) * (32 / KQ). A warp's staging
-// store covers 32 / KQ consecutive rows (each a 16-byte global load per k-group, so a row's
-// 4 KQ bytes are read contiguously) for each of the KQ k-groups; the swizzle moves each k-group
+// store covers 32 / KQ consecutive rows (a 16-byte global load per k-group, so each row's
+// 16 KQ bytes are read contiguously) for each of the KQ k-groups; the swizzle moves each k-group
 // to its own banks (conflict-free stores). It flips only bits 3-4 of the column, so the float4
 // fragment reads stay aligned, contiguous and conflict-free, and a thread's read address is one
 // of 4 swizzled bases (per k-group) plus compile-time offsets.

@@ -28,7 +28,7 @@ fn fixed_shapes_cover_every_path() {
         (129, 1030, 1031), // GEMM scalar (H % 4 == 2), ragged tiles
         (257, 1024, 1100), // GEMM vec, ragged tiles
         (300, 33, 260),    // GEMM scalar, small K
-        (700, 256, 2100),  // GEMM vec, 128x128 tiles under the automatic choice
+        (700, 256, 2100),  // GEMM vec, 17 tile columns (64x128 under the automatic choice)
     ];
     for (i, &(rows, h, o)) in shapes.iter().enumerate() {
         let params = random_params(h, o, 1e-5, 100 + i as u64);
