@@ -1,6 +1,6 @@
 //! The GEMM driver: `y[rows, out] = A · W^T + b`, where `A` comes from a [`RowSource`] (plain
 //! rows or rows normalised while packed) and `W` is pre-packed. Two partitions of the same
-//! work, both built on [`panel_pass`] and the one microkernel:
+//! work, both built on one panel pass (`panel_pass`) and the one microkernel:
 //!
 //! * **GEMM** (`rows > DECODE_MAX_ROWS`, 48): BLIS loop order. `k` is cut into blocks of [`KC`]
 //!   (a `KC x NR` slice of a `W` panel, 16 KiB, stays in L1); per block, row blocks of up to

@@ -2,13 +2,13 @@
 //!
 //! Building blocks, each written once and shared by both strategies:
 //!
-//! * [`row_stats`](crate::row_stats): two-pass row statistics (mean, then squared residuals;
+//! * [`row_stats`]: two-pass row statistics (mean, then squared residuals;
 //!   never `E[x^2] - mean^2`), with the scaled fallback of [`lnl_core::row_stats`].
 //! * A packed GEMM in the BLIS split: `W` packed once at build time into `NR = 16`-column panels
-//!   ([`PackedW`](crate::packed_w)); `A` packed per block into `MR = 6`-row micro-panels
-//!   ([`pack_a`](crate::pack_a)); a 6 x 16 FMA microkernel on `f32x8` with the bias applied in
-//!   its store ([`microkernel`](crate::microkernel)); a driver blocking for L1/L2/L3 and
-//!   parallel with rayon ([`driver`](crate::driver)), with a decode partition for 1 to
+//!   ([`PackedW`](crate::packed_w::PackedW)); `A` packed per block into `MR = 6`-row micro-panels
+//!   ([`pack_a`]); a 6 x 16 FMA microkernel on `f32x8` with the bias applied in
+//!   its store ([`microkernel`]); a driver blocking for L1/L2/L3 and
+//!   parallel with rayon ([`driver`]), with a decode partition for 1 to
 //!   [`DECODE_MAX_ROWS`] rows that splits the outputs across threads and streams `W` once.
 //!
 //! The strategies differ only in what feeds the `A` packing: **unfused** runs LayerNorm into a
