@@ -1,6 +1,8 @@
 //! Per-thread scratch buffers, reused across calls: a layer is shared `&self` between threads,
 //! so nothing mutable lives in it, and a fresh multi-megabyte `Vec` per call would pay page
-//! faults every time. Each thread keeps the largest buffer it has needed.
+//! faults every time. Each thread keeps the largest buffer it has needed, up to
+//! [`RETAIN_MAX_FLOATS`]; larger requests (the unfused tensor of a 4096-row call) get a fresh
+//! `Vec`, whose page faults are small next to the GEMM of that size.
 
 use std::cell::RefCell;
 
@@ -8,6 +10,9 @@ thread_local! {
     static PACK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static STAGE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
+
+/// Largest buffer a thread keeps between calls: 16 MiB.
+pub const RETAIN_MAX_FLOATS: usize = 4 << 20;
 
 /// Which buffer: packed `A` blocks (inside GEMM tasks) or whole-call staging (the unfused
 /// normalised tensor, the decode path's packed rows), so the two never contend.
@@ -26,6 +31,9 @@ pub fn with<R>(kind: Kind, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
         Kind::Pack => &PACK,
         Kind::Stage => &STAGE,
     };
+    if len > RETAIN_MAX_FLOATS {
+        return f(&mut vec![0.0; len]);
+    }
     key.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             if buf.len() < len {
