@@ -28,9 +28,8 @@ pub const KC: usize = 256;
 /// Largest row block: `MC_MAX x KC` packed floats are 240 KiB (under half of a 512 KiB L2).
 pub const MC_MAX: usize = 240;
 /// Up to this many rows take the decode partition. Measured (docs/PERF.md, bench group
-/// `switch`, bare GEMM at H = O = 4096, two runs): decode is faster than the GEMM partition at
-/// every row count up to 32 (1.3x to 1.9x) and no slower at 48; at 96 and 128 the GEMM
-/// partition is level or ahead. Rows 1 to 16 (decode proper) are far from the switch.
+/// `switch`, bare GEMM at H = O = 4096, three runs): decode is faster than the GEMM partition
+/// at every row count up to 64 and the two cross between 96 and 128; 48 keeps a margin.
 pub const DECODE_MAX_ROWS: usize = 48;
 /// Below this many flops the whole call runs on the calling thread: a rayon dispatch costs
 /// microseconds, more than the work.
