@@ -35,6 +35,13 @@ fn no_opencl_platform_is_unavailable_with_a_reason() {
         .lines()
         .find(|l| l.starts_with("opencl"))
         .unwrap_or_else(|| panic!("no opencl line: {out}"));
+    if line.contains("available: NVIDIA") && !line.contains("unavailable") {
+        // The ICD loader CUDA ships (first in the GPU host's loader cache) finds NVIDIA's driver
+        // without reading OCL_ICD_VENDORS (seen on an H100 host, 2026-11-23): the simulation cannot
+        // hide the platform there. The ocl-icd loader (Debian, CI) honours it.
+        eprintln!("skipping: this OpenCL loader ignores OCL_ICD_VENDORS ({line})");
+        return;
+    }
     assert!(
         line.contains("unavailable:") && line.len() > "opencl  unavailable: ".len() + 10,
         "{line}"

@@ -354,6 +354,16 @@ fn upload(rt: &Runtime, data: &[f32]) -> Result<Buffer<f32>> {
 }
 
 fn alloc(rt: &Runtime, len: usize) -> Result<Buffer<f32>> {
+    // NVIDIA's OpenCL accepts buffers beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE and fails only at first
+    // use (seen on an H100, 2026-11-23): check the limit here so the error is OutOfMemory, at once.
+    let bytes = len.max(1).saturating_mul(4);
+    if rt.max_alloc_bytes().is_some_and(|max| bytes as u64 > max) {
+        return Err(lnl_core::Error::OutOfMemory {
+            provider: PROVIDER.into(),
+            device: rt.description().to_string(),
+            requested_bytes: bytes,
+        });
+    }
     Buffer::<f32>::builder()
         .queue(rt.queue().clone())
         .len(len.max(1))

@@ -42,6 +42,17 @@ impl Runtime {
     pub fn queue(&self) -> &Queue {
         &self.queue
     }
+    /// `CL_DEVICE_MAX_MEM_ALLOC_SIZE`, if the device reports it.
+    pub fn max_alloc_bytes(&self) -> Option<u64> {
+        match self
+            .selected
+            .device
+            .info(ocl::enums::DeviceInfo::MaxMemAllocSize)
+        {
+            Ok(ocl::enums::DeviceInfoResult::MaxMemAllocSize(v)) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 type CacheKey = (usize, Option<KernelConfig>);

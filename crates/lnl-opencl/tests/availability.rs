@@ -46,11 +46,38 @@ fn child_expects_device() {
 
 const CHILD_DEVICE: &str = "LNL_OPENCL_TEST_CHILD_DEVICE";
 
+/// The child's side of `device_name_substring_selects_that_device`: prints the default device.
+#[test]
+fn child_prints_device() {
+    if std::env::var(CHILD_PRINT).is_err() {
+        return; // not in a child
+    }
+    println!(
+        "DEVICE={}",
+        OpenClProvider
+            .probe()
+            .expect("an OpenCL device (PoCL in CI)")
+    );
+}
+
+const CHILD_PRINT: &str = "LNL_OPENCL_TEST_CHILD_PRINT";
+
 #[test]
 fn device_name_substring_selects_that_device() {
-    let desc = OpenClProvider
-        .probe()
-        .expect("an OpenCL device (PoCL in CI)");
+    // Both sides run as children: this process never opens a context, so a GPU in
+    // exclusive-process mode (one context at a time) is free for the child that selects it.
+    let exe = std::env::current_exe().unwrap();
+    let first = Command::new(&exe)
+        .args(["--exact", "child_prints_device", "--nocapture"])
+        .env(CHILD_PRINT, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let desc = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVICE="))
+        .unwrap_or_else(|| panic!("no device printed: {stdout}"))
+        .to_string();
     // Any word of the device's name, in another case, selects it.
     let word = desc
         .rsplit(" / ")
@@ -59,7 +86,6 @@ fn device_name_substring_selects_that_device() {
         .split_whitespace()
         .next()
         .unwrap();
-    let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
         .args(["--exact", "child_expects_device", "--nocapture"])
         .env(CHILD_DEVICE, word)
