@@ -8,9 +8,20 @@ use std::process::Command;
 
 const CHILD: &str = "LNL_OPENCL_TEST_CHILD";
 
+/// Serialises this file's tests. On the H100 host (compute mode Default) NVIDIA's OpenCL driver
+/// sometimes failed to load in a child started while sibling processes of this binary were
+/// initialising it, so the child saw only PoCL (2026-11-23; with --test-threads=1 all passed).
+/// The tests check selection and availability, not concurrent driver start-up.
+static DRIVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    DRIVER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The child's side: when run by `run_child`, checks that the provider is unavailable.
 #[test]
 fn child_expects_unavailable() {
+    let _serial = serial();
     let Ok(why) = std::env::var(CHILD) else {
         return; // not in a child: the parent tests below run this one with the variable set
     };
@@ -33,6 +44,7 @@ fn child_expects_unavailable() {
 /// The child's side of `device_name_substring_selects_that_device`.
 #[test]
 fn child_expects_device() {
+    let _serial = serial();
     let Ok(want) = std::env::var(CHILD_DEVICE) else {
         return; // not in a child
     };
@@ -49,6 +61,7 @@ const CHILD_DEVICE: &str = "LNL_OPENCL_TEST_CHILD_DEVICE";
 /// The child's side of `device_name_substring_selects_that_device`: prints the default device.
 #[test]
 fn child_prints_device() {
+    let _serial = serial();
     if std::env::var(CHILD_PRINT).is_err() {
         return; // not in a child
     }
@@ -64,6 +77,7 @@ const CHILD_PRINT: &str = "LNL_OPENCL_TEST_CHILD_PRINT";
 
 #[test]
 fn device_name_substring_selects_that_device() {
+    let _serial = serial();
     // Both sides run as children: this process never opens a context, so a GPU in
     // exclusive-process mode (one context at a time) is free for the child that selects it.
     let exe = std::env::current_exe().unwrap();
@@ -125,6 +139,7 @@ fn run_child(envs: &[(&str, &str)]) {
 
 #[test]
 fn no_icd_gives_unavailable_not_a_panic() {
+    let _serial = serial();
     let empty = std::env::temp_dir().join(format!("lnl-empty-icd-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
     run_child(&[("OCL_ICD_VENDORS", empty.to_str().unwrap())]);
@@ -144,11 +159,13 @@ fn no_icd_gives_unavailable_not_a_panic() {
 
 #[test]
 fn unmatched_device_name_gives_unavailable() {
+    let _serial = serial();
     run_child(&[("LNL_OPENCL_DEVICE", "no-such-device-name-xyz")]);
 }
 
 #[test]
 fn probe_names_the_device() {
+    let _serial = serial();
     let desc = OpenClProvider
         .probe()
         .expect("an OpenCL device (PoCL in CI)");
