@@ -226,10 +226,13 @@ pub fn run(args: &ApplyArgs) -> Result<ApplyOutcome, ApplyError> {
             .map(SafetensorsFile::open)
             .transpose()?,
     };
-    let need = |role, given: &Option<String>| -> Result<HostTensor, ApplyError> {
-        Ok(sources
+    let need = |role: Role, given: &Option<String>| -> Result<HostTensor, ApplyError> {
+        sources
             .load(role, given.as_deref(), true)?
-            .expect("required tensors are Some"))
+            .ok_or_else(|| ApplyError::Missing {
+                flag: role.flag(),
+                hint: "give a .npy path, or --safetensors FILE holding the tensors".into(),
+            })
     };
     let x = need(Role::X, &args.x)?;
     let gamma = need(Role::Gamma, &args.gamma)?;

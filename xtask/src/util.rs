@@ -29,26 +29,31 @@ pub fn run_cmd(mut cmd: Command) -> Result<(), String> {
     }
 }
 
-/// True when the dynamic linker can find `lib<name>.so` (the unversioned development link,
-/// which linking needs) in the usual places or on LIBRARY_PATH / LD_LIBRARY_PATH.
-pub fn has_dev_library(name: &str) -> bool {
-    let file = format!("lib{name}.so");
-    let mut dirs: Vec<PathBuf> = [
+/// The system library folders, then `extra`, then the folders listed in the variables `vars`.
+fn library_dirs(extra: &[&str], vars: &[&str]) -> Vec<PathBuf> {
+    let system = [
         "/usr/lib/x86_64-linux-gnu",
         "/usr/lib/aarch64-linux-gnu",
         "/usr/lib64",
         "/usr/lib",
         "/usr/local/lib",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .collect();
-    for var in ["LIBRARY_PATH", "LD_LIBRARY_PATH"] {
+    ];
+    let mut dirs: Vec<PathBuf> = system.iter().chain(extra).map(PathBuf::from).collect();
+    for var in vars {
         if let Ok(v) = std::env::var(var) {
             dirs.extend(std::env::split_paths(&v));
         }
     }
-    dirs.iter().any(|d| d.join(&file).exists())
+    dirs
+}
+
+/// True when the dynamic linker can find `lib<name>.so` (the unversioned development link,
+/// which linking needs) in the usual places or on LIBRARY_PATH / LD_LIBRARY_PATH.
+pub fn has_dev_library(name: &str) -> bool {
+    let file = format!("lib{name}.so");
+    library_dirs(&[], &["LIBRARY_PATH", "LD_LIBRARY_PATH"])
+        .iter()
+        .any(|d| d.join(&file).exists())
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `<root>/target`.
@@ -78,22 +83,12 @@ pub fn which(program: &str) -> Option<PathBuf> {
 /// CUDA driver `cuda`, `1`): searched in the usual folders and LD_LIBRARY_PATH.
 pub fn has_runtime_library(name: &str, major: &str) -> bool {
     let file = format!("lib{name}.so.{major}");
-    let mut dirs: Vec<PathBuf> = [
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/usr/lib64",
-        "/usr/lib",
-        "/usr/local/lib",
-        "/usr/local/nvidia/lib64",
-        "/usr/local/cuda/lib64",
-    ]
+    library_dirs(
+        &["/usr/local/nvidia/lib64", "/usr/local/cuda/lib64"],
+        &["LD_LIBRARY_PATH"],
+    )
     .iter()
-    .map(PathBuf::from)
-    .collect();
-    if let Ok(v) = std::env::var("LD_LIBRARY_PATH") {
-        dirs.extend(std::env::split_paths(&v));
-    }
-    dirs.iter().any(|d| d.join(&file).exists())
+    .any(|d| d.join(&file).exists())
 }
 
 /// A compiled executable that cargo reported: target name, target kind ("bin", "test",

@@ -214,18 +214,7 @@ impl BareGemm {
 
     /// Computes `y[rows, out] = x[rows, hidden] · W^T + b`. Errors on wrong lengths.
     pub fn run(&self, x: &[f32], rows: usize, y: &mut [f32]) -> Result<()> {
-        validate::check_forward(self.w.hidden(), self.w.out(), rows, x.len(), y.len())?;
-        if rows == 0 {
-            return Ok(());
-        }
-        let src = PlainRows {
-            x,
-            hidden: self.w.hidden(),
-        };
-        self.exec.run(rows, &self.w, |threads| {
-            driver::run(Plan::for_rows(rows), &self.w, &src, rows, y, threads)
-        });
-        Ok(())
+        self.run_with_plan(Plan::for_rows(rows), x, rows, y)
     }
 
     /// Like [`run`](Self::run) with an explicit partition, for measuring the decode/GEMM
