@@ -13,24 +13,9 @@ use std::sync::Arc;
 
 use common::cases::{case, Case};
 use layernorm_linear::tolerance::{check, expected};
-use layernorm_linear::{registry, shapes, testdata, LayerNormLinear, Provider, Strategy};
+use layernorm_linear::{shapes, testdata, LayerNormLinear, Provider, Strategy};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError};
-
-/// The provider of that name if it can run here; `None` (after printing why) if not.
-fn provider(name: &str) -> Option<Box<dyn Provider>> {
-    let required =
-        std::env::var(format!("LNL_REQUIRE_{}", name.to_uppercase())).is_ok_and(|v| v == "1");
-    let found = registry::by_name(name).and_then(|p| p.probe().map(|_| p));
-    match found {
-        Ok(p) => Some(p),
-        Err(e) if required => panic!("LNL_REQUIRE_{}=1 but: {e}", name.to_uppercase()),
-        Err(e) => {
-            eprintln!("skipping {name}: {e}");
-            None
-        }
-    }
-}
 
 fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES")
@@ -210,7 +195,7 @@ macro_rules! provider_suite {
                 #![proptest_config(config())]
                 #[test]
                 fn random_cases_match_reference_and_each_other(c in case()) {
-                    if let Some(p) = provider($name) {
+                    if let Some(p) = common::provider_or_skip($name) {
                         check_case(p.as_ref(), &c)?;
                     }
                 }
@@ -218,25 +203,25 @@ macro_rules! provider_suite {
 
             #[test]
             fn seed_configuration() {
-                if let Some(p) = provider($name) {
+                if let Some(p) = common::provider_or_skip($name) {
                     super::seed_configuration(p.as_ref());
                 }
             }
             #[test]
             fn non_finite_rows_stay_in_their_row() {
-                if let Some(p) = provider($name) {
+                if let Some(p) = common::provider_or_skip($name) {
                     super::non_finite_rows_stay_in_their_row(p.as_ref());
                 }
             }
             #[test]
             fn deterministic() {
-                if let Some(p) = provider($name) {
+                if let Some(p) = common::provider_or_skip($name) {
                     super::deterministic(p.as_ref());
                 }
             }
             #[test]
             fn concurrent_use() {
-                if let Some(p) = provider($name) {
+                if let Some(p) = common::provider_or_skip($name) {
                     super::concurrent_use(p.as_ref());
                 }
             }

@@ -78,19 +78,15 @@ const CHILD_PRINT: &str = "LNL_OPENCL_TEST_CHILD_PRINT";
 #[test]
 fn device_name_substring_selects_that_device() {
     let _serial = serial();
-    // Both sides run as children: this process never opens a context, so a GPU in
-    // exclusive-process mode (one context at a time) is free for the child that selects it.
-    let exe = std::env::current_exe().unwrap();
-    let first = Command::new(&exe)
-        .args(["--exact", "child_prints_device", "--nocapture"])
-        .env(CHILD_PRINT, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    let desc = stdout
+    // The default device is read in a child too, so that this process never loads a driver
+    // while its children start theirs.
+    let printed = run_test_child("child_prints_device", |c| {
+        c.env(CHILD_PRINT, "1");
+    });
+    let desc = printed
         .lines()
         .find_map(|l| l.strip_prefix("DEVICE="))
-        .unwrap_or_else(|| panic!("no device printed: {stdout}"))
+        .unwrap_or_else(|| panic!("no device printed: {printed}"))
         .to_string();
     // Any word of the device's name, in another case, selects it.
     let word = desc
@@ -100,40 +96,47 @@ fn device_name_substring_selects_that_device() {
         .split_whitespace()
         .next()
         .unwrap();
-    let out = Command::new(exe)
-        .args(["--exact", "child_expects_device", "--nocapture"])
-        .env(CHILD_DEVICE, word)
-        .env(lnl_opencl::DEVICE_ENV, word.to_uppercase())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = run_test_child("child_expects_device", |c| {
+        c.env(CHILD_DEVICE, word)
+            .env(lnl_opencl::DEVICE_ENV, word.to_uppercase());
+    });
     assert!(
-        out.status.success() && stdout.contains("CHILD-OK"),
-        "child failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        stdout.contains("CHILD-OK"),
+        "child did not finish: {stdout}"
     );
 }
 
-fn run_child(envs: &[(&str, &str)]) {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = Command::new(exe);
-    // Other loader variables would add ICDs beside the (empty) vendors directory.
-    cmd.args(["--exact", "child_expects_unavailable", "--nocapture"])
-        .env(CHILD, format!("{envs:?}"))
-        .env_remove("OCL_ICD_FILENAMES")
-        .env_remove("OPENCL_VENDOR_PATH")
-        .env_remove(lnl_opencl::DEVICE_ENV);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
+/// Runs one test of this binary in a child process set up by `configure`; asserts it exited
+/// successfully and returns its stdout.
+fn run_test_child(test: &str, configure: impl FnOnce(&mut Command)) -> String {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test, "--nocapture"]);
+    configure(&mut cmd);
     let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        out.status.success() && stdout.contains("CHILD-OK"),
-        "child failed: {}\n{stdout}\n{}",
+        out.status.success(),
+        "child {test} failed: {}\n{stdout}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn run_child(envs: &[(&str, &str)]) {
+    let stdout = run_test_child("child_expects_unavailable", |cmd| {
+        // Other loader variables would add ICDs beside the (empty) vendors directory.
+        cmd.env(CHILD, format!("{envs:?}"))
+            .env_remove("OCL_ICD_FILENAMES")
+            .env_remove("OPENCL_VENDOR_PATH")
+            .env_remove(lnl_opencl::DEVICE_ENV);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+    });
+    assert!(
+        stdout.contains("CHILD-OK"),
+        "child did not finish: {stdout}"
     );
 }
 
