@@ -38,30 +38,51 @@ impl GemmTiles {
     }
 }
 
-/// The decode GEMV's shape: `kt` work-items along k times `og` output groups (both powers of
-/// two), `opt` outputs per work-item, `r` rows per row block, partial sums combined `rr` rows
-/// per round.
+/// The decode GEMV's shape (kernels/opencl/gemv.cl): `kt` work-items along k times `og` output
+/// groups (both powers of two), `opt` consecutive outputs per output-group task, `r` rows per row
+/// block, `u` float4 of W per output in flight per step, x staged `kc` columns at a time (two
+/// local buffers), partial sums combined `rr` rows per round. `per_cu` persistent work-groups
+/// per compute unit (a launch size, not baked into the program).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
     pub og: usize,
     pub opt: usize,
     pub r: usize,
+    pub u: usize,
+    pub kc: usize,
     pub rr: usize,
+    pub per_cu: usize,
 }
 
 impl GemvTiles {
     pub fn work_group(&self) -> usize {
         self.kt * self.og
     }
-    /// Outputs per work-group.
+    /// Outputs per work-group and round.
     pub fn outputs(&self) -> usize {
         self.og * self.opt
     }
-    /// One local buffer serves the statistics scratch, then the partial-sum exchange; plus the
-    /// rows' (mean, rstd).
+    /// Columns of k one step covers (every lane, `u` float4 each).
+    pub fn step(&self) -> usize {
+        4 * self.kt * self.u
+    }
+    /// One local buffer serves the statistics scratch, the two staged x chunks, then the
+    /// partial-sum exchange (float4 elements, as the kernel's V_BUF4); plus the rows' (mean, rstd).
     pub fn local_bytes(&self) -> usize {
-        4 * (self.rr * self.outputs() * (self.kt + 1)).max(self.work_group()) + 8 * self.r
+        let xs4 = 2 * self.r * self.kc / 4;
+        let red4 = (self.rr * self.outputs() * (self.kt + 1)).div_ceil(4);
+        let scratch4 = self.work_group().div_ceil(4);
+        16 * xs4.max(red4).max(scratch4) + 8 * self.r
+    }
+    /// Work-groups along the outputs for `out` outputs on `compute_units` compute units:
+    /// persistent, `per_cu` per unit, but never more than there are output-group tasks for.
+    pub fn groups(&self, out: usize, compute_units: usize) -> usize {
+        let tasks = out.div_ceil(self.opt);
+        tasks
+            .div_ceil(self.og)
+            .min(self.per_cu * compute_units.max(1))
+            .max(1)
     }
     pub fn is_consistent(&self) -> bool {
         self.kt.is_power_of_two()
@@ -69,7 +90,11 @@ impl GemvTiles {
             && self.opt > 0
             && self.r > 0
             && self.r <= self.work_group()
+            && self.u > 0
+            && self.kc > 0
+            && self.kc % self.step() == 0
             && (1..=self.r).contains(&self.rr)
+            && self.per_cu > 0
     }
 }
 
@@ -87,25 +112,49 @@ pub struct KernelConfig {
 const fn gemm(bm: usize, bn: usize, bk: usize, tm: usize, tn: usize) -> GemmTiles {
     GemmTiles { bm, bn, bk, tm, tn }
 }
-const fn gemv(kt: usize, og: usize, opt: usize, r: usize, rr: usize) -> GemvTiles {
-    GemvTiles { kt, og, opt, r, rr }
+#[allow(clippy::too_many_arguments)]
+const fn gemv(
+    kt: usize,
+    og: usize,
+    opt: usize,
+    r: usize,
+    u: usize,
+    kc: usize,
+    rr: usize,
+    per_cu: usize,
+) -> GemvTiles {
+    GemvTiles {
+        kt,
+        og,
+        opt,
+        r,
+        u,
+        kc,
+        rr,
+        per_cu,
+    }
 }
 
-/// GPU candidates, largest first: 256 work-items and 8x8 per work-item where the device
-/// allows (enough independent FMAs per local-memory read to approach the FMA rate).
+/// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
+/// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV one
+/// persistent 512-wide work-group per compute unit, a warp-wide row walk per output task.
 const GPU_LEVELS: [(GemmTiles, GemvTiles, usize); 4] = [
-    (gemm(128, 128, 16, 8, 8), gemv(64, 4, 8, 8, 4), 256),
-    (gemm(64, 64, 16, 4, 4), gemv(32, 4, 4, 8, 8), 256),
-    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 8), 64),
-    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 4), 16),
+    (
+        gemm(128, 128, 16, 8, 8),
+        gemv(32, 16, 2, 8, 2, 512, 8, 1),
+        256,
+    ),
+    (gemm(64, 64, 16, 4, 4), gemv(32, 8, 2, 8, 2, 512, 8, 2), 256),
+    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 1, 128, 8, 2), 64),
+    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 1, 64, 4, 2), 16),
 ];
 
 /// CPU candidates: PoCL runs a work-group as loops over its work-items on one core, so a
 /// work-group is a unit of scheduling, not of parallelism: modest sizes, many groups.
 const CPU_LEVELS: [(GemmTiles, GemvTiles, usize); 3] = [
-    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 8), 64),
-    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 4), 16),
-    (gemm(16, 16, 16, 4, 4), gemv(4, 1, 4, 4, 4), 4),
+    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 1, 256, 8, 4), 64),
+    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 1, 64, 4, 4), 16),
+    (gemm(16, 16, 16, 4, 4), gemv(4, 1, 4, 4, 1, 16, 4, 4), 4),
 ];
 
 impl KernelConfig {
@@ -148,8 +197,9 @@ impl KernelConfig {
         let (g, v) = (self.gemm, self.gemv);
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
-             -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_RR={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.rr
+             -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
+             -DGEMV_RR={}",
+            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr
         )
     }
 }
@@ -163,12 +213,14 @@ mod tests {
         max_work_group: 4096,
         max_items_dim0: 4096,
         local_mem_bytes: 512 * 1024,
+        compute_units: 2,
     };
     const H100: DeviceLimits = DeviceLimits {
         is_gpu: true,
         max_work_group: 1024,
         max_items_dim0: 1024,
         local_mem_bytes: 48 * 1024,
+        compute_units: 132,
     };
 
     #[test]

@@ -185,6 +185,7 @@ fn gpu_sized_configuration_is_correct_here() {
         max_work_group: 1024,
         max_items_dim0: 1024,
         local_mem_bytes: 48 * 1024,
+        compute_units: 132,
     };
     let cfg = lnl_opencl::KernelConfig::candidates(&gpu)[0];
     assert_eq!(cfg.gemm.tm, 8, "{cfg:?}");
