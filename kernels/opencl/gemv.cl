@@ -18,7 +18,9 @@
 // The GEMV_KT partial sums of each output are combined in a fixed order through local memory,
 // GEMV_RR rows per round: deterministic, and independent of the grid size.
 // Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG,
-// GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR.
+// GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR, GEMV_DB (1: W double-buffered
+// in registers; 0: each step's W loaded at its start), GEMV_PF (prefetch W that many steps ahead;
+// 0: none).
 
 #define V_NT (GEMV_KT * GEMV_OG)
 #define V_NO (GEMV_OG * GEMV_OPT)
@@ -42,6 +44,23 @@ inline void gemv_load_w(const __global float *w, uint n_len, uint k_len, uint o_
         for (uint j = 0; j < GEMV_OPT; ++j)
             wv[u][j] = fetch4(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT * u, vec);
 }
+
+#if GEMV_PF
+// Asks for this work-item's W vectors of a later step to be brought into the cache (OpenCL's
+// prefetch: a hint, possibly ignored), so that the loads of that step wait less.
+inline void gemv_prefetch_w(const __global float *w, uint n_len, uint k_len, uint o_first, uint k,
+                            bool vec)
+{
+#pragma unroll
+    for (uint u = 0; u < GEMV_U; ++u)
+#pragma unroll
+        for (uint j = 0; j < GEMV_OPT; ++j) {
+            const uint kk = k + 4 * GEMV_KT * u;
+            if (vec && o_first + j < n_len && kk < k_len)
+                prefetch((const __global float4 *)(w + (size_t)(o_first + j) * k_len + kk), 1);
+        }
+}
+#endif
 
 // Raw x of this work-item's staging slots of the chunk at column kc0 (rows past the block's
 // last, and columns past H, read as zero).
@@ -141,10 +160,21 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
             if (c + 1 < n_chunks)
                 gemv_fetch_x(a, m_len, k_len, r0, rows, kc0 + GEMV_KC, vec, xr);
             for (uint ks = 0; ks < GEMV_KC; ks += V_STEP) {
+                const uint k = kc0 + ks + lane * 4;
+#if GEMV_DB
                 // The next step's W (the next chunk's first step after the last one) before
                 // this step's FMAs.
                 float4 wn[GEMV_U][GEMV_OPT];
-                gemv_load_w(w, n_len, k_len, o_first, kc0 + ks + V_STEP + lane * 4, vec, wn);
+                gemv_load_w(w, n_len, k_len, o_first, k + V_STEP, vec, wn);
+#else
+                // This step's W, all GEMV_U * GEMV_OPT vectors in flight before the first use
+                // (the first step's were loaded before the prologue).
+                if (c + ks > 0)
+                    gemv_load_w(w, n_len, k_len, o_first, k, vec, wv);
+#endif
+#if GEMV_PF
+                gemv_prefetch_w(w, n_len, k_len, o_first, k + GEMV_PF * V_STEP, vec);
+#endif
 #pragma unroll
                 for (uint u = 0; u < GEMV_U; ++u) {
                     const uint x4 = ks / 4 + lane + GEMV_KT * u;
@@ -164,11 +194,13 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
                         }
                     }
                 }
+#if GEMV_DB
 #pragma unroll
                 for (uint u = 0; u < GEMV_U; ++u)
 #pragma unroll
                     for (uint j = 0; j < GEMV_OPT; ++j)
                         wv[u][j] = wn[u][j];
+#endif
             }
             // The other buffer was last read in chunk c - 1, before the previous barrier.
             if (c + 1 < n_chunks)

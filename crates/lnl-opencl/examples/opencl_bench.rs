@@ -7,11 +7,11 @@
 //! reference and its derived bound. Prints one JSON object per line on stdout (for merging with
 //! the other providers' numbers) and a table on stderr.
 //!
-//! Usage: opencl_bench [shape names...] (default: the whole suite)
+//! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu the GEMV's (tuning); LNL_BENCH_SECONDS
-//! (default 1.0) is the timing budget per (shape, strategy); LNL_OPENCL_DUMP=FILE writes the
-//! built program's binary (PTX on NVIDIA) there.
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,db,pf the GEMV's (tuning);
+//! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
+//! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there.
 
 use lnl_core::shapes::{SuiteShape, SUITE};
 use lnl_core::testdata::{normal_vec, random_params};
@@ -35,7 +35,7 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu] => Some(GemvTiles {
+        [kt, og, opt, r, u, kc, rr, per_cu, db, pf] => Some(GemvTiles {
             kt,
             og,
             opt,
@@ -44,9 +44,11 @@ fn gemv_override() -> Option<GemvTiles> {
             kc,
             rr,
             per_cu,
+            db: db != 0,
+            pf,
         }),
         _ => {
-            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu");
+            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,db,pf");
             None
         }
     }
@@ -94,11 +96,24 @@ fn main() -> lnl_core::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
-    let shapes: Vec<SuiteShape> = SUITE
+    let mut shapes: Vec<SuiteShape> = SUITE
         .iter()
         .copied()
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
         .collect();
+    // Shapes off the suite, "ROWSxHxO" (e.g. to separate fixed costs from streaming rates).
+    for n in &names {
+        let v: Vec<usize> = n.split('x').filter_map(|t| t.parse().ok()).collect();
+        if let [rows, hidden, out] = v[..] {
+            let name: &'static str = Box::leak(n.clone().into_boxed_str());
+            shapes.push(SuiteShape {
+                name,
+                rows,
+                hidden,
+                out,
+            });
+        }
+    }
     let mut table = Vec::new();
     let mut dumped = false;
     for shape in &shapes {

@@ -42,7 +42,9 @@ impl GemmTiles {
 /// groups (both powers of two), `opt` consecutive outputs per output-group task, `r` rows per row
 /// block, `u` float4 of W per output in flight per step, x staged `kc` columns at a time (two
 /// local buffers), partial sums combined `rr` rows per round. `per_cu` persistent work-groups
-/// per compute unit (a launch size, not baked into the program).
+/// per compute unit (a launch size, not baked into the program). `db`: W double-buffered in
+/// registers (the next step's loads before this step's FMAs) or not; `pf`: W prefetched that
+/// many steps ahead (0: not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -53,6 +55,8 @@ pub struct GemvTiles {
     pub kc: usize,
     pub rr: usize,
     pub per_cu: usize,
+    pub db: bool,
+    pub pf: usize,
 }
 
 impl GemvTiles {
@@ -132,19 +136,21 @@ const fn gemv(
         kc,
         rr,
         per_cu,
+        db: true,
+        pf: 0,
     }
 }
 
 /// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
-/// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV one
-/// persistent 512-wide work-group per compute unit, a warp-wide row walk per output task.
+/// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV two
+/// persistent 256-wide work-groups per compute unit, a warp-wide row walk per output task.
 const GPU_LEVELS: [(GemmTiles, GemvTiles, usize); 4] = [
     (
         gemm(128, 128, 16, 8, 8),
-        gemv(32, 16, 2, 8, 2, 512, 8, 1),
+        gemv(32, 8, 2, 8, 2, 512, 8, 2),
         256,
     ),
-    (gemm(64, 64, 16, 4, 4), gemv(32, 8, 2, 8, 2, 512, 8, 2), 256),
+    (gemm(64, 64, 16, 4, 4), gemv(16, 8, 2, 8, 2, 256, 8, 2), 256),
     (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 1, 128, 8, 2), 64),
     (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 1, 64, 4, 2), 16),
 ];
@@ -160,6 +166,8 @@ const CPU_LEVELS: [(GemmTiles, GemvTiles, usize); 3] = [
 impl KernelConfig {
     /// Candidates that fit the device's limits, preferred first. The caller still checks each
     /// built kernel's own `CL_KERNEL_WORK_GROUP_SIZE` and moves down the list if one is lower.
+    /// The GEMM and GEMV levels step down independently (GEMV first): a GEMV that needs more
+    /// registers than its work-group allows must not cost the GEMM its tiles.
     pub fn candidates(limits: &DeviceLimits) -> Vec<KernelConfig> {
         let levels: &[_] = if limits.is_gpu {
             &GPU_LEVELS
@@ -168,11 +176,13 @@ impl KernelConfig {
         };
         levels
             .iter()
-            .map(|&(gemm, gemv, norm_wg)| KernelConfig {
-                gemm,
-                gemv,
-                norm_wg,
-                gemv_max_rows: 2 * gemv.r,
+            .flat_map(|&(gemm, _, norm_wg)| {
+                levels.iter().map(move |&(_, gemv, _)| KernelConfig {
+                    gemm,
+                    gemv,
+                    norm_wg,
+                    gemv_max_rows: 2 * gemv.r,
+                })
             })
             .filter(|c| c.fits(limits))
             .collect()
@@ -198,8 +208,8 @@ impl KernelConfig {
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
-             -DGEMV_RR={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr
+             -DGEMV_RR={} -DGEMV_DB={} -DGEMV_PF={}",
+            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr, v.db as u8, v.pf
         )
     }
 }
@@ -238,6 +248,13 @@ mod tests {
         assert!(!cpu.is_empty() && !gpu.is_empty());
         assert_ne!(cpu[0], gpu[0]);
         assert!(gpu[0].gemv.local_bytes() <= H100.local_mem_bytes);
+    }
+
+    #[test]
+    fn the_gemv_steps_down_before_the_gemm() {
+        let gpu = KernelConfig::candidates(&H100);
+        assert_eq!(gpu[0].gemm, gpu[1].gemm);
+        assert_ne!(gpu[0].gemv, gpu[1].gemv);
     }
 
     #[test]

@@ -187,7 +187,13 @@ fn gpu_sized_configuration_is_correct_here() {
         local_mem_bytes: 48 * 1024,
         compute_units: 132,
     };
-    let cfg = lnl_opencl::KernelConfig::candidates(&gpu)[0];
+    // The first GPU-level configuration whose kernels this device accepts (on a real GPU a
+    // kernel's register use can lower its work-group limit below the configuration's).
+    let probe = random_params(8, 8, 1e-5, 499);
+    let cfg = lnl_opencl::KernelConfig::candidates(&gpu)
+        .into_iter()
+        .find(|&c| lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, c).is_ok())
+        .expect("a GPU-level configuration this device accepts");
     assert_eq!(cfg.gemm.tm, 8, "{cfg:?}");
     for (i, &(rows, h, o)) in [
         (3, 1030, 70),
