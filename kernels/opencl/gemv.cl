@@ -20,7 +20,9 @@
 // Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG,
 // GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR, GEMV_DB (1: W double-buffered
 // in registers; 0: each step's W loaded at its start), GEMV_PF (prefetch W that many steps ahead;
-// 0: none).
+// 0: none), STATS_HELD (row_stats.cl: float4 per work-item the statistics keep in registers
+// between their passes; 0: they read the rows twice). The kernels require GEMV_KT * GEMV_OG work-items per
+// group, which also tells the device compiler its register budget.
 
 #define V_NT (GEMV_KT * GEMV_OG)
 #define V_NO (GEMV_OG * GEMV_OPT)
@@ -134,8 +136,8 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
         const uint seg = V_NT / p;
         const uint r = tid / seg;
         const bool live = r < rows;
-        const float2 rs = seg_row_stats(a + (size_t)(r0 + (live ? r : 0)) * k_len, live, k_len,
-                                        eps, (__local float *)buf, seg);
+        const __global float *row = a + (size_t)(r0 + (live ? r : 0)) * k_len;
+        const float2 rs = seg_row_stats(row, live, k_len, eps, (__local float *)buf, seg);
         if (live && (tid & (seg - 1)) == 0)
             st[r] = rs;
         barrier(CLK_LOCAL_MEM_FENCE); // st is written; the statistics scratch is free again
@@ -245,18 +247,18 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
     }
 }
 
-__kernel void gemv_unfused(const __global float *xhat, const __global float *w,
-                           const __global float *bias, __global float *y, uint m_len, uint n_len,
-                           uint k_len)
+__kernel __attribute__((reqd_work_group_size(V_NT, 1, 1))) void
+gemv_unfused(const __global float *xhat, const __global float *w, const __global float *bias,
+             __global float *y, uint m_len, uint n_len, uint k_len)
 {
     __local float4 buf[V_BUF4];
     __local float2 st[GEMV_R];
     gemv_body(false, xhat, 0.0f, w, bias, y, m_len, n_len, k_len, buf, st);
 }
 
-__kernel void gemv_fused(const __global float *x, float eps, const __global float *w,
-                         const __global float *bias, __global float *y, uint m_len, uint n_len,
-                         uint k_len)
+__kernel __attribute__((reqd_work_group_size(V_NT, 1, 1))) void
+gemv_fused(const __global float *x, float eps, const __global float *w, const __global float *bias,
+           __global float *y, uint m_len, uint n_len, uint k_len)
 {
     __local float4 buf[V_BUF4];
     __local float2 st[GEMV_R];

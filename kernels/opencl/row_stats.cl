@@ -14,6 +14,9 @@
 // floats. Every work-item of the group must call these functions (they contain barriers).
 
 #define STATS_SCALE 0x1p-64f
+#ifndef STATS_HELD
+#define STATS_HELD 0
+#endif
 
 inline float seg_reduce_sum(float v, __local float *scratch, uint seg)
 {
@@ -31,6 +34,33 @@ inline float seg_reduce_sum(float v, __local float *scratch, uint seg)
     return scratch[base];
 }
 
+// One float4's terms of the two passes, in the order every variant below adds them.
+inline float sum4(float4 v)
+{
+    return (v.x + v.y) + (v.z + v.w);
+}
+
+inline float2 squares4(float2 acc, float4 v, float mean)
+{
+    const float4 d = v - mean;
+    const float4 q = d * d;
+    const float4 ds = d * STATS_SCALE;
+    const float4 qs = ds * ds;
+    acc.x += (q.x + q.y) + (q.z + q.w);
+    acc.y += (qs.x + qs.y) + (qs.z + qs.w);
+    return acc;
+}
+
+// (mean, rstd) from the reduced sums (see the header for the overflow fallback).
+inline float2 stats_finish(float mean, float m2, float m2s, float fh, float eps)
+{
+    if (isfinite(m2) || !isfinite(mean))
+        return (float2)(mean, 1.0f / sqrt(m2 / fh + eps));
+    if (!isfinite(m2s))
+        return (float2)(mean, NAN);
+    return (float2)(mean, STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE)));
+}
+
 // This work-item's share of sum(x), float4 loads when rows are 16-byte aligned (h % 4 == 0).
 inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
 {
@@ -39,10 +69,8 @@ inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
         const __global float4 *r4 = (const __global float4 *)row;
         // Unrolled so that several loads are in flight (the sum order is unchanged).
 #pragma unroll 8
-        for (uint j = i; j < h / 4; j += seg) {
-            const float4 v = r4[j];
-            acc += (v.x + v.y) + (v.z + v.w);
-        }
+        for (uint j = i; j < h / 4; j += seg)
+            acc += sum4(r4[j]);
     } else {
         for (uint j = i; j < h; j += seg)
             acc += row[j];
@@ -57,14 +85,8 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
     if ((h & 3u) == 0) {
         const __global float4 *r4 = (const __global float4 *)row;
 #pragma unroll 8
-        for (uint j = i; j < h / 4; j += seg) {
-            const float4 d = r4[j] - mean;
-            const float4 q = d * d;
-            const float4 ds = d * STATS_SCALE;
-            const float4 qs = ds * ds;
-            acc.x += (q.x + q.y) + (q.z + q.w);
-            acc.y += (qs.x + qs.y) + (qs.z + qs.w);
-        }
+        for (uint j = i; j < h / 4; j += seg)
+            acc = squares4(acc, r4[j], mean);
     } else {
         for (uint j = i; j < h; j += seg) {
             const float d = row[j] - mean;
@@ -78,20 +100,53 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
 
 // (mean, rstd) of `row` for the work-items of this segment; `live` is false for segments
 // without a row (they still take part in the barriers; their result is meaningless).
+// With STATS_HELD > 0 and a row of h % 4 == 0, h / 4 <= seg * STATS_HELD, each work-item loads
+// its float4 once, all in flight together, and keeps them in registers for the second pass:
+// the same terms in the same order (the compiler may still contract products into fma
+// differently from one build to another). The barriers stay outside both branches (PoCL).
 inline float2 seg_row_stats(const __global float *row, bool live, uint h, float eps,
                             __local float *scratch, uint seg)
 {
     const uint i = get_local_id(0) & (seg - 1);
     const float fh = (float)h;
-    const float mean = seg_reduce_sum(live ? seg_sum(row, h, i, seg) : 0.0f, scratch, seg) / fh;
-    const float2 part = live ? seg_squares(row, h, i, seg, mean) : (float2)(0.0f);
+#if STATS_HELD > 0
+    const uint n4 = h / 4;
+    const bool hold = (h & 3u) == 0 && n4 <= seg * STATS_HELD;
+    const __global float4 *r4 = (const __global float4 *)row;
+    float4 v[STATS_HELD];
+    float acc = 0.0f;
+    if (hold) {
+#pragma unroll
+        for (uint t = 0; t < STATS_HELD; ++t)
+            v[t] = (live && i + t * seg < n4) ? r4[i + t * seg] : (float4)(0.0f);
+#pragma unroll
+        for (uint t = 0; t < STATS_HELD; ++t)
+            if (i + t * seg < n4)
+                acc += sum4(v[t]);
+    } else if (live) {
+        acc = seg_sum(row, h, i, seg);
+    }
+#else
+    const float acc = live ? seg_sum(row, h, i, seg) : 0.0f;
+#endif
+    const float mean = seg_reduce_sum(live ? acc : 0.0f, scratch, seg) / fh;
+    float2 part = (float2)(0.0f);
+#if STATS_HELD > 0
+    if (hold) {
+#pragma unroll
+        for (uint t = 0; t < STATS_HELD; ++t)
+            if (live && i + t * seg < n4)
+                part = squares4(part, v[t], mean);
+    } else if (live) {
+        part = seg_squares(row, h, i, seg, mean);
+    }
+#else
+    if (live)
+        part = seg_squares(row, h, i, seg, mean);
+#endif
     const float m2 = seg_reduce_sum(part.x, scratch, seg);
     const float m2s = seg_reduce_sum(part.y, scratch, seg);
-    if (isfinite(m2) || !isfinite(mean))
-        return (float2)(mean, 1.0f / sqrt(m2 / fh + eps));
-    if (!isfinite(m2s))
-        return (float2)(mean, NAN);
-    return (float2)(mean, STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE)));
+    return stats_finish(mean, m2, m2s, fh, eps);
 }
 
 // The fused GEMM's pre-pass: (mean, rstd) per row, 8 bytes per row. One work-group per row.

@@ -44,7 +44,8 @@ impl GemmTiles {
 /// local buffers), partial sums combined `rr` rows per round. `per_cu` persistent work-groups
 /// per compute unit (a launch size, not baked into the program). `db`: W double-buffered in
 /// registers (the next step's loads before this step's FMAs) or not; `pf`: W prefetched that
-/// many steps ahead (0: not).
+/// many steps ahead (0: not); `held`: float4 per work-item the statistics prologue keeps in
+/// registers between its two passes (0: it reads the rows twice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -57,6 +58,7 @@ pub struct GemvTiles {
     pub per_cu: usize,
     pub db: bool,
     pub pf: usize,
+    pub held: usize,
 }
 
 impl GemvTiles {
@@ -138,6 +140,7 @@ const fn gemv(
         per_cu,
         db: true,
         pf: 0,
+        held: 0,
     }
 }
 
@@ -147,7 +150,7 @@ const fn gemv(
 const GPU_LEVELS: [(GemmTiles, GemvTiles, usize); 4] = [
     (
         gemm(128, 128, 16, 8, 8),
-        gemv(32, 8, 2, 8, 2, 512, 8, 2),
+        gemv(32, 8, 2, 8, 2, 256, 8, 2),
         256,
     ),
     (gemm(64, 64, 16, 4, 4), gemv(16, 8, 2, 8, 2, 256, 8, 2), 256),
@@ -208,8 +211,22 @@ impl KernelConfig {
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
-             -DGEMV_RR={} -DGEMV_DB={} -DGEMV_PF={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr, v.db as u8, v.pf
+             -DGEMV_RR={} -DGEMV_DB={} -DGEMV_PF={} -DSTATS_HELD={}",
+            g.bm,
+            g.bn,
+            g.bk,
+            g.tm,
+            g.tn,
+            v.kt,
+            v.og,
+            v.opt,
+            v.r,
+            v.u,
+            v.kc,
+            v.rr,
+            v.db as u8,
+            v.pf,
+            v.held
         )
     }
 }

@@ -222,6 +222,54 @@ fn gpu_sized_configuration_is_correct_here() {
     }
 }
 
+/// Every GEMV variant meets the bound on the GEMV path, adversarial rows included: statistics
+/// held in registers or streamed twice, W double-buffered or not, prefetching or not, one or
+/// more rounds of outputs per work-group.
+#[test]
+fn every_gemv_variant_meets_the_bound() {
+    let gpu = lnl_opencl::DeviceLimits {
+        is_gpu: true,
+        max_work_group: 1024,
+        max_items_dim0: 1024,
+        local_mem_bytes: 48 * 1024,
+        compute_units: 132,
+    };
+    let probe = random_params(8, 8, 1e-5, 899);
+    let base = lnl_opencl::KernelConfig::candidates(&gpu)
+        .into_iter()
+        .find(|&c| lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, c).is_ok())
+        .expect("a GPU-level configuration this device accepts");
+    let with = |f: &dyn Fn(&mut lnl_opencl::GemvTiles)| {
+        let mut c = base;
+        f(&mut c.gemv);
+        c
+    };
+    for (rows, h, o) in [(8, 512, 700), (1, 512, 70), (5, 1032, 33), (3, 30, 20)] {
+        let params = random_params(h, o, 1e-5, 900 + rows as u64);
+        let (adv, _) = adversarial_rows(h, 901);
+        let mut x = normal_vec(rows * h, 902);
+        let n = adv.len().min(x.len());
+        x[..n].copy_from_slice(&adv[..n]);
+        let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
+        let run = |cfg| {
+            lnl_opencl::OpenClLayer::with_config(&params, Strategy::Fused, cfg)
+                .unwrap()
+                .forward(&x, rows)
+                .unwrap()
+        };
+        for (what, cfg) in [
+            ("streamed statistics", base),
+            ("held statistics", with(&|v| v.held = 8)),
+            ("not double-buffered", with(&|v| v.db = false)),
+            ("prefetching", with(&|v| v.pf = 2)),
+            ("one group", with(&|v| v.per_cu = 1)),
+        ] {
+            let report = lnl_core::tolerance::check(&exp, &run(cfg));
+            assert!(report.passed(), "{what}: rows {rows} H {h} O {o}: {report}");
+        }
+    }
+}
+
 #[test]
 fn an_impossible_allocation_is_out_of_memory() {
     let l = layer(&random_params(8, 4, 1e-5, 21), Strategy::Fused);
