@@ -21,8 +21,9 @@
 // GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR, GEMV_DB (1: W double-buffered
 // in registers; 0: each step's W loaded at its start), GEMV_PF (prefetch W that many steps ahead;
 // 0: none), STATS_HELD (row_stats.cl: float4 per work-item the statistics keep in registers
-// between their passes; 0: they read the rows twice). The kernels require GEMV_KT * GEMV_OG work-items per
-// group, which also tells the device compiler its register budget.
+// between their passes; 0: they read the rows twice), GEMV_NV (NVIDIA-only cache hints for W,
+// below; 0: none). The kernels require GEMV_KT * GEMV_OG work-items per group, which also tells
+// the device compiler its register budget.
 
 #define V_NT (GEMV_KT * GEMV_OG)
 #define V_NO (GEMV_OG * GEMV_OPT)
@@ -35,6 +36,41 @@
 #define V_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define V_BUF4 V_MAX(2 * V_XS4, V_MAX((V_RED_LEN + 3) / 4, (V_NT + 3) / 4))
 
+#ifndef GEMV_NV
+#define GEMV_NV 0
+#endif
+
+#if GEMV_NV
+// NVIDIA only (inline PTX; the host sets GEMV_NV only for NVIDIA's platform). W is read exactly
+// once: GEMV_NV 1 loads it as streaming data (ld.global.cs, evict first), 2 without allocating
+// in L1; either way L1 keeps x, which the statistics and the staging read again.
+inline float4 gemv_ldg_w(const __global float *p)
+{
+    float4 v;
+#if GEMV_NV == 1
+    __asm__("ld.global.cs.v4.f32 {%0, %1, %2, %3}, [%4];"
+        : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+        : "l"(p));
+#else
+    __asm__("ld.global.L1::no_allocate.v4.f32 {%0, %1, %2, %3}, [%4];"
+        : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+        : "l"(p));
+#endif
+    return v;
+}
+#endif
+
+// One float4 of W (row o, columns k..k+3): fetch4, with the streaming load where it applies.
+inline float4 gemv_fetch_w(const __global float *w, uint n_len, uint k_len, uint o, uint k,
+                           bool vec)
+{
+#if GEMV_NV
+    if (vec)
+        return (o < n_len && k < k_len) ? gemv_ldg_w(w + (size_t)o * k_len + k) : (float4)(0.0f);
+#endif
+    return fetch4(w, n_len, k_len, o, k, vec);
+}
+
 // This work-item's W vectors of one step: rows o_first.., columns k + 4 * GEMV_KT * u.
 // Rows past the end read as zero (their sums are never stored).
 inline void gemv_load_w(const __global float *w, uint n_len, uint k_len, uint o_first, uint k,
@@ -44,12 +80,13 @@ inline void gemv_load_w(const __global float *w, uint n_len, uint k_len, uint o_
     for (uint u = 0; u < GEMV_U; ++u)
 #pragma unroll
         for (uint j = 0; j < GEMV_OPT; ++j)
-            wv[u][j] = fetch4(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT * u, vec);
+            wv[u][j] = gemv_fetch_w(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT * u, vec);
 }
 
 #if GEMV_PF
-// Asks for this work-item's W vectors of a later step to be brought into the cache (OpenCL's
-// prefetch: a hint, possibly ignored), so that the loads of that step wait less.
+// Asks for this work-item's W vectors of a later step to be brought into L2, so that the loads
+// of that step wait less: one request per 128-byte line on NVIDIA (inline PTX), else OpenCL's
+// prefetch (a hint that NVIDIA's compiler drops).
 inline void gemv_prefetch_w(const __global float *w, uint n_len, uint k_len, uint o_first, uint k,
                             bool vec)
 {
@@ -58,8 +95,15 @@ inline void gemv_prefetch_w(const __global float *w, uint n_len, uint k_len, uin
 #pragma unroll
         for (uint j = 0; j < GEMV_OPT; ++j) {
             const uint kk = k + 4 * GEMV_KT * u;
-            if (vec && o_first + j < n_len && kk < k_len)
-                prefetch((const __global float4 *)(w + (size_t)(o_first + j) * k_len + kk), 1);
+            if (vec && o_first + j < n_len && kk < k_len) {
+                const __global float *p = w + (size_t)(o_first + j) * k_len + kk;
+#if GEMV_NV
+                if ((get_local_id(0) & 7u) == 0)
+                    __asm__ __volatile__("prefetch.global.L2 [%0];" : : "l"(p));
+#else
+                prefetch((const __global float4 *)p, 1);
+#endif
+            }
         }
 }
 #endif

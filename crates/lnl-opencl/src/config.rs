@@ -45,7 +45,9 @@ impl GemmTiles {
 /// per compute unit (a launch size, not baked into the program). `db`: W double-buffered in
 /// registers (the next step's loads before this step's FMAs) or not; `pf`: W prefetched that
 /// many steps ahead (0: not); `held`: float4 per work-item the statistics prologue keeps in
-/// registers between its two passes (0: it reads the rows twice).
+/// registers between its two passes (0: it reads the rows twice); `nv`: NVIDIA-only cache hints
+/// for W through inline PTX (0: none, 1: streaming loads, 2: loads that skip L1; the L2 prefetch
+/// of `pf` also needs it), only on NVIDIA's platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -59,6 +61,7 @@ pub struct GemvTiles {
     pub db: bool,
     pub pf: usize,
     pub held: usize,
+    pub nv: usize,
 }
 
 impl GemvTiles {
@@ -101,6 +104,7 @@ impl GemvTiles {
             && self.kc % self.step() == 0
             && (1..=self.r).contains(&self.rr)
             && self.per_cu > 0
+            && self.nv <= 2
     }
 }
 
@@ -141,6 +145,7 @@ const fn gemv(
         db: true,
         pf: 0,
         held: 0,
+        nv: 0,
     }
 }
 
@@ -194,7 +199,8 @@ impl KernelConfig {
     /// Whether this configuration's work-groups and local memory fit the device.
     pub fn fits(&self, limits: &DeviceLimits) -> bool {
         let max_wg = limits.max_work_group.min(limits.max_items_dim0);
-        self.gemm.is_consistent()
+        (self.gemv.nv == 0 || limits.nvidia)
+            && self.gemm.is_consistent()
             && self.gemv.is_consistent()
             && self.norm_wg.is_power_of_two()
             && self.gemm.work_group() <= max_wg
@@ -211,7 +217,7 @@ impl KernelConfig {
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
-             -DGEMV_RR={} -DGEMV_DB={} -DGEMV_PF={} -DSTATS_HELD={}",
+             -DGEMV_RR={} -DGEMV_DB={} -DGEMV_PF={} -DSTATS_HELD={} -DGEMV_NV={}",
             g.bm,
             g.bn,
             g.bk,
@@ -226,7 +232,8 @@ impl KernelConfig {
             v.rr,
             v.db as u8,
             v.pf,
-            v.held
+            v.held,
+            v.nv
         )
     }
 }
@@ -241,6 +248,7 @@ mod tests {
         max_items_dim0: 4096,
         local_mem_bytes: 512 * 1024,
         compute_units: 2,
+        nvidia: false,
     };
     const H100: DeviceLimits = DeviceLimits {
         is_gpu: true,
@@ -248,6 +256,7 @@ mod tests {
         max_items_dim0: 1024,
         local_mem_bytes: 48 * 1024,
         compute_units: 132,
+        nvidia: true,
     };
 
     #[test]

@@ -34,6 +34,8 @@ pub struct DeviceLimits {
     pub local_mem_bytes: usize,
     /// `CL_DEVICE_MAX_COMPUTE_UNITS` (sizes the GEMV's persistent grid; not a fit criterion).
     pub compute_units: usize,
+    /// `CL_DEVICE_VENDOR` names NVIDIA: its compiler takes inline PTX (the GEMV's cache hints).
+    pub nvidia: bool,
 }
 
 /// Number of platforms the ICD loader reports, asked directly: `ocl`'s own listing panics or
@@ -165,12 +167,17 @@ impl Selected {
             }
             Err(e) => return Err(err("CL_DEVICE_MAX_COMPUTE_UNITS", e)),
         };
+        let nvidia = matches!(
+            self.device.info(DeviceInfo::Vendor),
+            Ok(DeviceInfoResult::Vendor(v)) if v.to_uppercase().contains("NVIDIA")
+        );
         Ok(DeviceLimits {
             is_gpu,
             max_work_group,
             max_items_dim0,
             local_mem_bytes,
             compute_units,
+            nvidia,
         })
     }
 }
