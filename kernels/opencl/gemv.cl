@@ -18,12 +18,10 @@
 // The GEMV_KT partial sums of each output are combined in a fixed order through local memory,
 // GEMV_RR rows per round: deterministic, and independent of the grid size.
 // Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG,
-// GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR, GEMV_DB (1: W double-buffered
-// in registers; 0: each step's W loaded at its start), GEMV_PF (prefetch W that many steps ahead;
-// 0: none), STATS_HELD (row_stats.cl: float4 per work-item the statistics keep in registers
-// between their passes; 0: they read the rows twice), GEMV_NV (NVIDIA-only cache hints for W,
-// below; 0: none). The kernels require GEMV_KT * GEMV_OG work-items per group, which also tells
-// the device compiler its register budget.
+// GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR, GEMV_NV (1: NVIDIA's platform,
+// cache hints for W through inline PTX, below; 0: none), GEMV_PF (with GEMV_NV: W prefetched
+// into L2 that many steps ahead; 0: not). The kernels require GEMV_KT * GEMV_OG work-items per
+// group.
 
 #define V_NT (GEMV_KT * GEMV_OG)
 #define V_NO (GEMV_OG * GEMV_OPT)
@@ -36,26 +34,16 @@
 #define V_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define V_BUF4 V_MAX(2 * V_XS4, V_MAX((V_RED_LEN + 3) / 4, (V_NT + 3) / 4))
 
-#ifndef GEMV_NV
-#define GEMV_NV 0
-#endif
-
 #if GEMV_NV
-// NVIDIA only (inline PTX; the host sets GEMV_NV only for NVIDIA's platform). W is read exactly
-// once: GEMV_NV 1 loads it as streaming data (ld.global.cs, evict first), 2 without allocating
-// in L1; either way L1 keeps x, which the statistics and the staging read again.
+// NVIDIA only (inline PTX; the host sets GEMV_NV only on NVIDIA's platform). W is read exactly
+// once, so its loads do not allocate in L1, which keeps x there for the statistics' second pass
+// and the staging.
 inline float4 gemv_ldg_w(const __global float *p)
 {
     float4 v;
-#if GEMV_NV == 1
-    __asm__("ld.global.cs.v4.f32 {%0, %1, %2, %3}, [%4];"
-        : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
-        : "l"(p));
-#else
     __asm__("ld.global.L1::no_allocate.v4.f32 {%0, %1, %2, %3}, [%4];"
-        : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
-        : "l"(p));
-#endif
+            : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+            : "l"(p));
     return v;
 }
 #endif
@@ -83,10 +71,9 @@ inline void gemv_load_w(const __global float *w, uint n_len, uint k_len, uint o_
             wv[u][j] = gemv_fetch_w(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT * u, vec);
 }
 
-#if GEMV_PF
-// Asks for this work-item's W vectors of a later step to be brought into L2, so that the loads
-// of that step wait less: one request per 128-byte line on NVIDIA (inline PTX), else OpenCL's
-// prefetch (a hint that NVIDIA's compiler drops).
+#if GEMV_NV && GEMV_PF
+// Brings this work-item's W vectors of a later step into L2 (one request per 128-byte line), so
+// that the loads of that step wait less: more of W in flight than the registers hold.
 inline void gemv_prefetch_w(const __global float *w, uint n_len, uint k_len, uint o_first, uint k,
                             bool vec)
 {
@@ -97,12 +84,8 @@ inline void gemv_prefetch_w(const __global float *w, uint n_len, uint k_len, uin
             const uint kk = k + 4 * GEMV_KT * u;
             if (vec && o_first + j < n_len && kk < k_len) {
                 const __global float *p = w + (size_t)(o_first + j) * k_len + kk;
-#if GEMV_NV
                 if ((get_local_id(0) & 7u) == 0)
                     __asm__ __volatile__("prefetch.global.L2 [%0];" : : "l"(p));
-#else
-                prefetch((const __global float4 *)p, 1);
-#endif
             }
         }
 }
@@ -207,18 +190,11 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
                 gemv_fetch_x(a, m_len, k_len, r0, rows, kc0 + GEMV_KC, vec, xr);
             for (uint ks = 0; ks < GEMV_KC; ks += V_STEP) {
                 const uint k = kc0 + ks + lane * 4;
-#if GEMV_DB
                 // The next step's W (the next chunk's first step after the last one) before
                 // this step's FMAs.
                 float4 wn[GEMV_U][GEMV_OPT];
                 gemv_load_w(w, n_len, k_len, o_first, k + V_STEP, vec, wn);
-#else
-                // This step's W, all GEMV_U * GEMV_OPT vectors in flight before the first use
-                // (the first step's were loaded before the prologue).
-                if (c + ks > 0)
-                    gemv_load_w(w, n_len, k_len, o_first, k, vec, wv);
-#endif
-#if GEMV_PF
+#if GEMV_NV && GEMV_PF
                 gemv_prefetch_w(w, n_len, k_len, o_first, k + GEMV_PF * V_STEP, vec);
 #endif
 #pragma unroll
@@ -240,13 +216,11 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
                         }
                     }
                 }
-#if GEMV_DB
 #pragma unroll
                 for (uint u = 0; u < GEMV_U; ++u)
 #pragma unroll
                     for (uint j = 0; j < GEMV_OPT; ++j)
                         wv[u][j] = wn[u][j];
-#endif
             }
             // The other buffer was last read in chunk c - 1, before the previous barrier.
             if (c + 1 < n_chunks)

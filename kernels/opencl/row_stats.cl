@@ -14,9 +14,6 @@
 // floats. Every work-item of the group must call these functions (they contain barriers).
 
 #define STATS_SCALE 0x1p-64f
-#ifndef STATS_HELD
-#define STATS_HELD 0
-#endif
 
 inline float seg_reduce_sum(float v, __local float *scratch, uint seg)
 {
@@ -34,7 +31,7 @@ inline float seg_reduce_sum(float v, __local float *scratch, uint seg)
     return scratch[base];
 }
 
-// One float4's terms of the two passes, in the order every variant below adds them.
+// One float4's terms of the two passes.
 inline float sum4(float4 v)
 {
     return (v.x + v.y) + (v.z + v.w);
@@ -100,50 +97,13 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
 
 // (mean, rstd) of `row` for the work-items of this segment; `live` is false for segments
 // without a row (they still take part in the barriers; their result is meaningless).
-// With STATS_HELD > 0 and a row of h % 4 == 0, h / 4 <= seg * STATS_HELD, each work-item loads
-// its float4 once, all in flight together, and keeps them in registers for the second pass:
-// the same terms in the same order (the compiler may still contract products into fma
-// differently from one build to another). The barriers stay outside both branches (PoCL).
 inline float2 seg_row_stats(const __global float *row, bool live, uint h, float eps,
                             __local float *scratch, uint seg)
 {
     const uint i = get_local_id(0) & (seg - 1);
     const float fh = (float)h;
-#if STATS_HELD > 0
-    const uint n4 = h / 4;
-    const bool hold = (h & 3u) == 0 && n4 <= seg * STATS_HELD;
-    const __global float4 *r4 = (const __global float4 *)row;
-    float4 v[STATS_HELD];
-    float acc = 0.0f;
-    if (hold) {
-#pragma unroll
-        for (uint t = 0; t < STATS_HELD; ++t)
-            v[t] = (live && i + t * seg < n4) ? r4[i + t * seg] : (float4)(0.0f);
-#pragma unroll
-        for (uint t = 0; t < STATS_HELD; ++t)
-            if (i + t * seg < n4)
-                acc += sum4(v[t]);
-    } else if (live) {
-        acc = seg_sum(row, h, i, seg);
-    }
-#else
-    const float acc = live ? seg_sum(row, h, i, seg) : 0.0f;
-#endif
-    const float mean = seg_reduce_sum(live ? acc : 0.0f, scratch, seg) / fh;
-    float2 part = (float2)(0.0f);
-#if STATS_HELD > 0
-    if (hold) {
-#pragma unroll
-        for (uint t = 0; t < STATS_HELD; ++t)
-            if (live && i + t * seg < n4)
-                part = squares4(part, v[t], mean);
-    } else if (live) {
-        part = seg_squares(row, h, i, seg, mean);
-    }
-#else
-    if (live)
-        part = seg_squares(row, h, i, seg, mean);
-#endif
+    const float mean = seg_reduce_sum(live ? seg_sum(row, h, i, seg) : 0.0f, scratch, seg) / fh;
+    const float2 part = live ? seg_squares(row, h, i, seg, mean) : (float2)(0.0f);
     const float m2 = seg_reduce_sum(part.x, scratch, seg);
     const float m2s = seg_reduce_sum(part.y, scratch, seg);
     return stats_finish(mean, m2, m2s, fh, eps);

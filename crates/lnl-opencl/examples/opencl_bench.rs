@@ -9,7 +9,7 @@
 //!
 //! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,db,pf,held,nv the GEMV's (tuning);
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf the GEMV's (tuning);
 //! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
 //! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there.
 
@@ -35,7 +35,7 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu, db, pf, held, nv] => Some(GemvTiles {
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf] => Some(GemvTiles {
             kt,
             og,
             opt,
@@ -44,15 +44,11 @@ fn gemv_override() -> Option<GemvTiles> {
             kc,
             rr,
             per_cu,
-            db: db != 0,
+            nv: nv != 0,
             pf,
-            held,
-            nv,
         }),
         _ => {
-            eprintln!(
-                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,db,pf,held,nv"
-            );
+            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf");
             None
         }
     }

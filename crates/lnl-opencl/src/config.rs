@@ -42,12 +42,9 @@ impl GemmTiles {
 /// groups (both powers of two), `opt` consecutive outputs per output-group task, `r` rows per row
 /// block, `u` float4 of W per output in flight per step, x staged `kc` columns at a time (two
 /// local buffers), partial sums combined `rr` rows per round. `per_cu` persistent work-groups
-/// per compute unit (a launch size, not baked into the program). `db`: W double-buffered in
-/// registers (the next step's loads before this step's FMAs) or not; `pf`: W prefetched that
-/// many steps ahead (0: not); `held`: float4 per work-item the statistics prologue keeps in
-/// registers between its two passes (0: it reads the rows twice); `nv`: NVIDIA-only cache hints
-/// for W through inline PTX (0: none, 1: streaming loads, 2: loads that skip L1; the L2 prefetch
-/// of `pf` also needs it), only on NVIDIA's platform.
+/// per compute unit (a launch size, not baked into the program). `nv`: NVIDIA-only cache hints
+/// for W through inline PTX (loads that skip L1; with `pf` > 0, W prefetched into L2 that many
+/// steps ahead), only on NVIDIA's platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -58,10 +55,8 @@ pub struct GemvTiles {
     pub kc: usize,
     pub rr: usize,
     pub per_cu: usize,
-    pub db: bool,
+    pub nv: bool,
     pub pf: usize,
-    pub held: usize,
-    pub nv: usize,
 }
 
 impl GemvTiles {
@@ -104,7 +99,7 @@ impl GemvTiles {
             && self.kc % self.step() == 0
             && (1..=self.r).contains(&self.rr)
             && self.per_cu > 0
-            && self.nv <= 2
+            && (self.nv || self.pf == 0)
     }
 }
 
@@ -142,10 +137,8 @@ const fn gemv(
         kc,
         rr,
         per_cu,
-        db: true,
+        nv: false,
         pf: 0,
-        held: 0,
-        nv: 0,
     }
 }
 
@@ -192,6 +185,18 @@ impl KernelConfig {
                     gemv_max_rows: 2 * gemv.r,
                 })
             })
+            // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
+            // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
+            // docs/PERF.md), then without (should the inline PTX not build).
+            .flat_map(|c| {
+                let mut hinted = c;
+                hinted.gemv.nv = true;
+                hinted.gemv.pf = 4;
+                (limits.nvidia && limits.is_gpu)
+                    .then_some(hinted)
+                    .into_iter()
+                    .chain([c])
+            })
             .filter(|c| c.fits(limits))
             .collect()
     }
@@ -199,7 +204,7 @@ impl KernelConfig {
     /// Whether this configuration's work-groups and local memory fit the device.
     pub fn fits(&self, limits: &DeviceLimits) -> bool {
         let max_wg = limits.max_work_group.min(limits.max_items_dim0);
-        (self.gemv.nv == 0 || limits.nvidia)
+        (!self.gemv.nv || limits.nvidia)
             && self.gemm.is_consistent()
             && self.gemv.is_consistent()
             && self.norm_wg.is_power_of_two()
@@ -217,23 +222,8 @@ impl KernelConfig {
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
-             -DGEMV_RR={} -DGEMV_DB={} -DGEMV_PF={} -DSTATS_HELD={} -DGEMV_NV={}",
-            g.bm,
-            g.bn,
-            g.bk,
-            g.tm,
-            g.tn,
-            v.kt,
-            v.og,
-            v.opt,
-            v.r,
-            v.u,
-            v.kc,
-            v.rr,
-            v.db as u8,
-            v.pf,
-            v.held,
-            v.nv
+             -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={}",
+            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr, v.nv as u8, v.pf
         )
     }
 }
@@ -278,9 +268,30 @@ mod tests {
 
     #[test]
     fn the_gemv_steps_down_before_the_gemm() {
-        let gpu = KernelConfig::candidates(&H100);
+        let gpu = KernelConfig::candidates(&DeviceLimits {
+            nvidia: false,
+            ..H100
+        });
         assert_eq!(gpu[0].gemm, gpu[1].gemm);
         assert_ne!(gpu[0].gemv, gpu[1].gemv);
+    }
+
+    #[test]
+    fn only_nvidia_gets_the_cache_hints_and_each_has_a_plain_fallback() {
+        let nv = KernelConfig::candidates(&H100);
+        assert_eq!((nv[0].gemv.nv, nv[0].gemv.pf), (true, 4));
+        let mut plain = nv[0];
+        (plain.gemv.nv, plain.gemv.pf) = (false, 0);
+        assert_eq!(nv[1], plain);
+        let other = DeviceLimits {
+            nvidia: false,
+            ..H100
+        };
+        assert!(KernelConfig::candidates(&other)
+            .iter()
+            .chain(&KernelConfig::candidates(&POCL_CPU))
+            .all(|c| !c.gemv.nv));
+        assert!(!nv[0].fits(&other));
     }
 
     #[test]

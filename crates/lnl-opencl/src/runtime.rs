@@ -117,13 +117,22 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
     };
     let mut last_reason = format!("no kernel configuration fits {desc} ({limits:?})");
     for config in candidates {
-        let program = program::build(
+        let program = match program::build(
             &context,
             &selected.device,
             &desc,
             &config.build_options(),
             None,
-        )?;
+        ) {
+            Ok(p) => p,
+            // The NVIDIA-only inline PTX may not build on some driver: the next candidate is
+            // the same level without it.
+            Err(e) if config.gemv.nv => {
+                last_reason = e.to_string();
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match kernels_accept(&program, &selected, &config) {
             Ok(()) => {
                 return Ok(Runtime {
