@@ -31,33 +31,6 @@ inline float seg_reduce_sum(float v, __local float *scratch, uint seg)
     return scratch[base];
 }
 
-// One float4's terms of the two passes.
-inline float sum4(float4 v)
-{
-    return (v.x + v.y) + (v.z + v.w);
-}
-
-inline float2 squares4(float2 acc, float4 v, float mean)
-{
-    const float4 d = v - mean;
-    const float4 q = d * d;
-    const float4 ds = d * STATS_SCALE;
-    const float4 qs = ds * ds;
-    acc.x += (q.x + q.y) + (q.z + q.w);
-    acc.y += (qs.x + qs.y) + (qs.z + qs.w);
-    return acc;
-}
-
-// (mean, rstd) from the reduced sums (see the header for the overflow fallback).
-inline float2 stats_finish(float mean, float m2, float m2s, float fh, float eps)
-{
-    if (isfinite(m2) || !isfinite(mean))
-        return (float2)(mean, 1.0f / sqrt(m2 / fh + eps));
-    if (!isfinite(m2s))
-        return (float2)(mean, NAN);
-    return (float2)(mean, STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE)));
-}
-
 // This work-item's share of sum(x), float4 loads when rows are 16-byte aligned (h % 4 == 0).
 inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
 {
@@ -66,8 +39,10 @@ inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
         const __global float4 *r4 = (const __global float4 *)row;
         // Unrolled so that several loads are in flight (the sum order is unchanged).
 #pragma unroll 8
-        for (uint j = i; j < h / 4; j += seg)
-            acc += sum4(r4[j]);
+        for (uint j = i; j < h / 4; j += seg) {
+            const float4 v = r4[j];
+            acc += (v.x + v.y) + (v.z + v.w);
+        }
     } else {
         for (uint j = i; j < h; j += seg)
             acc += row[j];
@@ -82,8 +57,14 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
     if ((h & 3u) == 0) {
         const __global float4 *r4 = (const __global float4 *)row;
 #pragma unroll 8
-        for (uint j = i; j < h / 4; j += seg)
-            acc = squares4(acc, r4[j], mean);
+        for (uint j = i; j < h / 4; j += seg) {
+            const float4 d = r4[j] - mean;
+            const float4 q = d * d;
+            const float4 ds = d * STATS_SCALE;
+            const float4 qs = ds * ds;
+            acc.x += (q.x + q.y) + (q.z + q.w);
+            acc.y += (qs.x + qs.y) + (qs.z + qs.w);
+        }
     } else {
         for (uint j = i; j < h; j += seg) {
             const float d = row[j] - mean;
@@ -106,7 +87,11 @@ inline float2 seg_row_stats(const __global float *row, bool live, uint h, float 
     const float2 part = live ? seg_squares(row, h, i, seg, mean) : (float2)(0.0f);
     const float m2 = seg_reduce_sum(part.x, scratch, seg);
     const float m2s = seg_reduce_sum(part.y, scratch, seg);
-    return stats_finish(mean, m2, m2s, fh, eps);
+    if (isfinite(m2) || !isfinite(mean))
+        return (float2)(mean, 1.0f / sqrt(m2 / fh + eps));
+    if (!isfinite(m2s))
+        return (float2)(mean, NAN);
+    return (float2)(mean, STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE)));
 }
 
 // The fused GEMM's pre-pass: (mean, rstd) per row, 8 bytes per row. One work-group per row.
