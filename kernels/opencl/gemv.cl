@@ -1,44 +1,160 @@
 // Decode GEMV for few rows: y[M, N] = A[M, K] . W[N, K]^T + bias[N], M <= a few row blocks.
-// Unfused: A = xhat. Fused: A = x, standardised in registers as it is loaded, with the block's
-// row statistics computed here first (one launch in all; gamma and beta are folded into W and
-// the bias at build time).
+// Unfused: A = xhat. Fused: A = x, standardised as it is staged into local memory, with the
+// block's row statistics computed here first (one launch in all; gamma and beta are folded into
+// W and the bias at build time).
 //
-// W is streamed from global memory once per row block of GEMV_R rows with float4 loads, the
-// next step's W vectors loaded before the current step's FMAs (and the first ones before the
-// statistics prologue, so that DRAM latency overlaps it). Work-item (lane, g) owns GEMV_OPT
-// outputs and every GEMV_KT-th float4 of k; the GEMV_KT partial sums of each output are combined
-// in a fixed order through local memory, GEMV_RR rows per round: deterministic.
-// Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG, GEMV_RR.
+// Memory-bound on W (64 MiB at 4096^2), so the design is about W bytes in flight on every
+// compute unit:
+// - Persistent work-groups (a few per compute unit, the grid is sized by the host): each takes
+//   output tasks of GEMV_OPT consecutive W rows, dealt round-robin over the work-groups so that
+//   every compute unit streams its share. Work-item (lane, g): output group g walks its task's
+//   rows with GEMV_KT lanes, GEMV_U float4 per row per step, and the next step's W vectors are
+//   loaded before the current step's FMAs (register double buffering, across chunk barriers).
+// - x is staged once per work-group and row block, GEMV_KC columns of the GEMV_R rows at a time,
+//   into two local buffers: chunk c + 1 is loaded into registers while chunk c is consumed and
+//   stored (standardised, when fused) after it, so one barrier per chunk and no exposed latency.
+//   The statistics prologue (fused) reads x from global memory while the first W loads are in
+//   flight. Local memory stays within the 48 KiB that NVIDIA's OpenCL allows a work-group.
+// The GEMV_KT partial sums of each output are combined in a fixed order through local memory,
+// GEMV_RR rows per round: deterministic, and independent of the grid size.
+// Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG,
+// GEMV_U, GEMV_KC (a multiple of 4 * GEMV_KT * GEMV_U), GEMV_RR, GEMV_NV (1: NVIDIA's platform,
+// cache hints for W through inline PTX, below; 0: none), GEMV_PF (with GEMV_NV: W prefetched
+// into L2 that many steps ahead; 0: not). The kernels require GEMV_KT * GEMV_OG work-items per
+// group.
 
 #define V_NT (GEMV_KT * GEMV_OG)
 #define V_NO (GEMV_OG * GEMV_OPT)
+#define V_STEP (4 * GEMV_KT * GEMV_U)
+#define V_KC4 (GEMV_KC / 4)
+#define V_XS4 (GEMV_R * V_KC4)
+#define V_STAGE ((V_XS4 + V_NT - 1) / V_NT)
 #define V_STRIDE (GEMV_KT + 1)
 #define V_RED_LEN (GEMV_RR * V_NO * V_STRIDE)
-#define V_BUF_LEN (V_RED_LEN > V_NT ? V_RED_LEN : V_NT)
+#define V_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define V_BUF4 V_MAX(2 * V_XS4, V_MAX((V_RED_LEN + 3) / 4, (V_NT + 3) / 4))
+
+#if GEMV_NV
+// NVIDIA only (inline PTX; the host sets GEMV_NV only on NVIDIA's platform). W is read exactly
+// once, so its loads do not allocate in L1, which keeps x there for the statistics' second pass
+// and the staging.
+inline float4 gemv_ldg_w(const __global float *p)
+{
+    float4 v;
+    __asm__("ld.global.L1::no_allocate.v4.f32 {%0, %1, %2, %3}, [%4];"
+            : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+            : "l"(p));
+    return v;
+}
+#endif
+
+// One float4 of W (row o, columns k..k+3): fetch4, with the streaming load where it applies.
+inline float4 gemv_fetch_w(const __global float *w, uint n_len, uint k_len, uint o, uint k,
+                           bool vec)
+{
+#if GEMV_NV
+    if (vec)
+        return (o < n_len && k < k_len) ? gemv_ldg_w(w + (size_t)o * k_len + k) : (float4)(0.0f);
+#endif
+    return fetch4(w, n_len, k_len, o, k, vec);
+}
+
+// This work-item's W vectors of one step: rows o_first.., columns k + 4 * GEMV_KT * u.
+// Rows past the end read as zero (their sums are never stored).
+inline void gemv_load_w(const __global float *w, uint n_len, uint k_len, uint o_first, uint k,
+                        bool vec, float4 wv[GEMV_U][GEMV_OPT])
+{
+#pragma unroll
+    for (uint u = 0; u < GEMV_U; ++u)
+#pragma unroll
+        for (uint j = 0; j < GEMV_OPT; ++j)
+            wv[u][j] = gemv_fetch_w(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT * u, vec);
+}
+
+#if GEMV_NV && GEMV_PF
+// Brings this work-item's W vectors of a later step into L2 (one request per 128-byte line), so
+// that the loads of that step wait less: more of W in flight than the registers hold.
+inline void gemv_prefetch_w(const __global float *w, uint n_len, uint k_len, uint o_first, uint k,
+                            bool vec)
+{
+#pragma unroll
+    for (uint u = 0; u < GEMV_U; ++u)
+#pragma unroll
+        for (uint j = 0; j < GEMV_OPT; ++j) {
+            const uint kk = k + 4 * GEMV_KT * u;
+            if (vec && o_first + j < n_len && kk < k_len) {
+                const __global float *p = w + (size_t)(o_first + j) * k_len + kk;
+                if ((get_local_id(0) & 7u) == 0)
+                    __asm__ __volatile__("prefetch.global.L2 [%0];" : : "l"(p));
+            }
+        }
+}
+#endif
+
+// Raw x of this work-item's staging slots of the chunk at column kc0 (rows past the block's
+// last, and columns past H, read as zero).
+inline void gemv_fetch_x(const __global float *a, uint m_len, uint k_len, uint r0, uint rows,
+                         uint kc0, bool vec, float4 xr[V_STAGE])
+{
+    const uint tid = get_local_id(0);
+#pragma unroll
+    for (uint i = 0; i < V_STAGE; ++i) {
+        const uint idx = tid + i * V_NT;
+        const uint r = idx / V_KC4;
+        xr[i] = (idx < V_XS4 && r < rows)
+                    ? fetch4(a, m_len, k_len, r0 + r, kc0 + 4 * (idx % V_KC4), vec)
+                    : (float4)(0.0f);
+    }
+}
+
+// Stores the staged slots into `xs`, standardised when fused (the fusion). Columns past H and
+// rows past the block's last are stored as zeros, so that they add exactly nothing (W is zero
+// there too) whatever the row's statistics.
+inline void gemv_store_x(const bool fused, const float4 xr[V_STAGE], uint rows, uint kc0,
+                         uint k_len, __local const float2 *st, __local float4 *xs)
+{
+    const uint tid = get_local_id(0);
+#pragma unroll
+    for (uint i = 0; i < V_STAGE; ++i) {
+        const uint idx = tid + i * V_NT;
+        if (idx < V_XS4) {
+            const uint r = idx / V_KC4;
+            const uint k = kc0 + 4 * (idx % V_KC4);
+            float4 v = (float4)(0.0f);
+            if (r < rows && k < k_len) {
+                v = stage_a(xr[i], fused, fused ? st[r] : (float2)(0.0f));
+                if (k + 4 > k_len) {
+                    v.y = k + 1 < k_len ? v.y : 0.0f;
+                    v.z = k + 2 < k_len ? v.z : 0.0f;
+                    v.w = 0.0f;
+                }
+            }
+            xs[idx] = v;
+        }
+    }
+}
 
 inline void gemv_body(const bool fused, const __global float *a, float eps,
                       const __global float *w, const __global float *bias, __global float *y,
-                      uint m_len, uint n_len, uint k_len, __local float *buf, __local float2 *st)
+                      uint m_len, uint n_len, uint k_len, __local float4 *buf, __local float2 *st)
 {
     const uint tid = get_local_id(0);
     const uint lane = tid % GEMV_KT;
     const uint g = tid / GEMV_KT;
     const uint r0 = get_group_id(1) * GEMV_R;
     const uint rows = min((uint)GEMV_R, m_len - r0);
-    const uint o_grp = get_group_id(0) * V_NO;
-    const uint o_first = o_grp + g * GEMV_OPT;
     const bool vec = (k_len & 3u) == 0;
+    const uint n_groups = get_num_groups(0);
+    const uint n_tasks = (n_len + GEMV_OPT - 1) / GEMV_OPT;
+    const uint n_chunks = (k_len + GEMV_KC - 1) / GEMV_KC;
+    // Task of output group g in round t0: round-robin over work-groups first (every compute
+    // unit streams W), then over output groups. The same round count for every work-item of
+    // the group: the barriers below are uniform.
+    uint o_first = (g * n_groups + get_group_id(0)) * GEMV_OPT;
 
-    uint k = lane * 4;
-    float4 wv[GEMV_OPT];
-#pragma unroll
-    for (uint j = 0; j < GEMV_OPT; ++j)
-        wv[j] = fetch4(w, n_len, k_len, o_first + j, k, vec);
+    float4 wv[GEMV_U][GEMV_OPT];
+    gemv_load_w(w, n_len, k_len, o_first, lane * 4, vec, wv);
 
-    float2 s[GEMV_R];
-#pragma unroll
-    for (uint r = 0; r < GEMV_R; ++r)
-        s[r] = (float2)(0.0f);
     if (fused) {
         // One segment of the work-group per row: a power of two >= rows segments.
         uint p = 1;
@@ -47,89 +163,122 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
         const uint seg = V_NT / p;
         const uint r = tid / seg;
         const bool live = r < rows;
-        const float2 rs = seg_row_stats(a + (size_t)(r0 + (live ? r : 0)) * k_len, live, k_len,
-                                        eps, buf, seg);
+        const __global float *row = a + (size_t)(r0 + (live ? r : 0)) * k_len;
+        const float2 rs = seg_row_stats(row, live, k_len, eps, (__local float *)buf, seg);
         if (live && (tid & (seg - 1)) == 0)
             st[r] = rs;
-        barrier(CLK_LOCAL_MEM_FENCE);
-#pragma unroll
-        for (uint r = 0; r < GEMV_R; ++r)
-            if (r < rows)
-                s[r] = st[r];
+        barrier(CLK_LOCAL_MEM_FENCE); // st is written; the statistics scratch is free again
     }
 
-    float acc[GEMV_R][GEMV_OPT];
+    for (uint t0 = 0; t0 < n_tasks; t0 += GEMV_OG * n_groups) {
+        float acc[GEMV_R][GEMV_OPT];
 #pragma unroll
-    for (uint r = 0; r < GEMV_R; ++r)
+        for (uint r = 0; r < GEMV_R; ++r)
 #pragma unroll
-        for (uint j = 0; j < GEMV_OPT; ++j)
-            acc[r][j] = 0.0f;
+            for (uint j = 0; j < GEMV_OPT; ++j)
+                acc[r][j] = 0.0f;
 
-    for (; k < k_len; k += 4 * GEMV_KT) {
-        float4 wn[GEMV_OPT];
+        float4 xr[V_STAGE];
+        gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
+        gemv_store_x(fused, xr, rows, 0, k_len, st, buf);
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        for (uint c = 0; c < n_chunks; ++c) {
+            const uint kc0 = c * GEMV_KC;
+            const __local float4 *xs = buf + (c & 1) * V_XS4;
+            if (c + 1 < n_chunks)
+                gemv_fetch_x(a, m_len, k_len, r0, rows, kc0 + GEMV_KC, vec, xr);
+            for (uint ks = 0; ks < GEMV_KC; ks += V_STEP) {
+                const uint k = kc0 + ks + lane * 4;
+                // The next step's W (the next chunk's first step after the last one) before
+                // this step's FMAs.
+                float4 wn[GEMV_U][GEMV_OPT];
+                gemv_load_w(w, n_len, k_len, o_first, k + V_STEP, vec, wn);
+#if GEMV_NV && GEMV_PF
+                gemv_prefetch_w(w, n_len, k_len, o_first, k + GEMV_PF * V_STEP, vec);
+#endif
 #pragma unroll
-        for (uint j = 0; j < GEMV_OPT; ++j)
-            wn[j] = fetch4(w, n_len, k_len, o_first + j, k + 4 * GEMV_KT, vec);
+                for (uint u = 0; u < GEMV_U; ++u) {
+                    const uint x4 = ks / 4 + lane + GEMV_KT * u;
 #pragma unroll
-        for (uint r = 0; r < GEMV_R; ++r) {
-            if (r < rows) {
-                const float4 xv = stage_a(fetch4(a, m_len, k_len, r0 + r, k, vec), fused, s[r]);
+                    for (uint r = 0; r < GEMV_R; ++r) {
+                        if (r < rows) {
+                            const float4 xv = xs[r * V_KC4 + x4];
 #pragma unroll
-                for (uint j = 0; j < GEMV_OPT; ++j) {
-                    float t = acc[r][j];
-                    t = fma(wv[j].x, xv.x, t);
-                    t = fma(wv[j].y, xv.y, t);
-                    t = fma(wv[j].z, xv.z, t);
-                    t = fma(wv[j].w, xv.w, t);
-                    acc[r][j] = t;
+                            for (uint j = 0; j < GEMV_OPT; ++j) {
+                                float t = acc[r][j];
+                                t = fma(wv[u][j].x, xv.x, t);
+                                t = fma(wv[u][j].y, xv.y, t);
+                                t = fma(wv[u][j].z, xv.z, t);
+                                t = fma(wv[u][j].w, xv.w, t);
+                                acc[r][j] = t;
+                            }
+                        }
+                    }
+                }
+#pragma unroll
+                for (uint u = 0; u < GEMV_U; ++u)
+#pragma unroll
+                    for (uint j = 0; j < GEMV_OPT; ++j)
+                        wv[u][j] = wn[u][j];
+            }
+            // The other buffer was last read in chunk c - 1, before the previous barrier.
+            if (c + 1 < n_chunks)
+                gemv_store_x(fused, xr, rows, kc0 + GEMV_KC, k_len, st,
+                             buf + ((c + 1) & 1) * V_XS4);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+
+        // Combine the GEMV_KT partial sums of each (row, output), GEMV_RR rows per round.
+        // Slot-major with stride KT + 1: neither the writers (consecutive lanes) nor the readers
+        // (consecutive slots) collide on banks. The buffer is free: the chunk loop ended with a
+        // barrier.
+        __local float *red = (__local float *)buf;
+        const uint o_grp = (t0 + get_group_id(0)) * GEMV_OPT; // this round's first task's row
+#pragma unroll
+        for (uint rb = 0; rb < GEMV_R; rb += GEMV_RR) {
+            if (rb > 0)
+                barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+            for (uint r = rb; r < rb + GEMV_RR && r < GEMV_R; ++r)
+#pragma unroll
+                for (uint j = 0; j < GEMV_OPT; ++j)
+                    red[((r - rb) * V_NO + g * GEMV_OPT + j) * V_STRIDE + lane] = acc[r][j];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (uint slot = tid; slot < GEMV_RR * V_NO; slot += V_NT) {
+                const uint r = rb + slot / V_NO;
+                const uint gj = slot % V_NO; // output group * OPT + j
+                const uint o = o_grp + (gj / GEMV_OPT) * n_groups * GEMV_OPT + gj % GEMV_OPT;
+                if (r < rows && o < n_len) {
+                    const __local float *p = red + slot * V_STRIDE;
+                    float t = 0.0f;
+                    for (uint l = 0; l < GEMV_KT; ++l)
+                        t += p[l];
+                    y[(size_t)(r0 + r) * n_len + o] = t + bias[o];
                 }
             }
         }
-#pragma unroll
-        for (uint j = 0; j < GEMV_OPT; ++j)
-            wv[j] = wn[j];
-    }
+        barrier(CLK_LOCAL_MEM_FENCE); // the next round's staging overwrites the buffer
 
-    // Combine the GEMV_KT partial sums of each (row, output), GEMV_RR rows per round. Slot-major
-    // with stride KT + 1: neither the writers (consecutive lanes) nor the readers (consecutive
-    // slots) collide on banks.
-#pragma unroll
-    for (uint rb = 0; rb < GEMV_R; rb += GEMV_RR) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-#pragma unroll
-        for (uint r = rb; r < rb + GEMV_RR && r < GEMV_R; ++r)
-#pragma unroll
-            for (uint j = 0; j < GEMV_OPT; ++j)
-                buf[((r - rb) * V_NO + g * GEMV_OPT + j) * V_STRIDE + lane] = acc[r][j];
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (uint slot = tid; slot < GEMV_RR * V_NO; slot += V_NT) {
-            const uint r = rb + slot / V_NO;
-            const uint o = o_grp + slot % V_NO;
-            if (r < rows && o < n_len) {
-                const __local float *p = buf + slot * V_STRIDE;
-                float t = 0.0f;
-                for (uint l = 0; l < GEMV_KT; ++l)
-                    t += p[l];
-                y[(size_t)(r0 + r) * n_len + o] = t + bias[o];
-            }
-        }
+        o_first += GEMV_OG * n_groups * GEMV_OPT;
+        gemv_load_w(w, n_len, k_len, o_first, lane * 4, vec, wv);
     }
 }
 
-__kernel void gemv_unfused(const __global float *xhat, const __global float *w,
-                           const __global float *bias, __global float *y, uint m_len, uint n_len,
-                           uint k_len)
+__kernel __attribute__((reqd_work_group_size(V_NT, 1, 1))) void
+gemv_unfused(const __global float *xhat, const __global float *w, const __global float *bias,
+             __global float *y, uint m_len, uint n_len, uint k_len)
 {
-    __local float buf[V_BUF_LEN];
+    __local float4 buf[V_BUF4];
     __local float2 st[GEMV_R];
     gemv_body(false, xhat, 0.0f, w, bias, y, m_len, n_len, k_len, buf, st);
 }
 
-__kernel void gemv_fused(const __global float *x, float eps, const __global float *w,
-                         const __global float *bias, __global float *y, uint m_len, uint n_len,
-                         uint k_len)
+__kernel __attribute__((reqd_work_group_size(V_NT, 1, 1))) void
+gemv_fused(const __global float *x, float eps, const __global float *w, const __global float *bias,
+           __global float *y, uint m_len, uint n_len, uint k_len)
 {
-    __local float buf[V_BUF_LEN];
+    __local float4 buf[V_BUF4];
     __local float2 st[GEMV_R];
     gemv_body(true, x, eps, w, bias, y, m_len, n_len, k_len, buf, st);
 }

@@ -37,6 +37,8 @@ inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
     float acc = 0.0f;
     if ((h & 3u) == 0) {
         const __global float4 *r4 = (const __global float4 *)row;
+        // Unrolled so that several loads are in flight (the sum order is unchanged).
+#pragma unroll 8
         for (uint j = i; j < h / 4; j += seg) {
             const float4 v = r4[j];
             acc += (v.x + v.y) + (v.z + v.w);
@@ -54,6 +56,7 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
     float2 acc = (float2)(0.0f);
     if ((h & 3u) == 0) {
         const __global float4 *r4 = (const __global float4 *)row;
+#pragma unroll 8
         for (uint j = i; j < h / 4; j += seg) {
             const float4 d = r4[j] - mean;
             const float4 q = d * d;

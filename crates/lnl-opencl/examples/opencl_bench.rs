@@ -7,9 +7,11 @@
 //! reference and its derived bound. Prints one JSON object per line on stdout (for merging with
 //! the other providers' numbers) and a table on stderr.
 //!
-//! Usage: opencl_bench [shape names...] (default: the whole suite)
+//! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,rr the GEMV's (tuning); LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy).
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf the GEMV's (tuning);
+//! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
+//! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there.
 
 use lnl_core::shapes::{SuiteShape, SUITE};
 use lnl_core::testdata::{normal_vec, random_params};
@@ -33,9 +35,20 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, rr] => Some(GemvTiles { kt, og, opt, r, rr }),
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf] => Some(GemvTiles {
+            kt,
+            og,
+            opt,
+            r,
+            u,
+            kc,
+            rr,
+            per_cu,
+            nv: nv != 0,
+            pf,
+        }),
         _ => {
-            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,rr");
+            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf");
             None
         }
     }
@@ -83,18 +96,38 @@ fn main() -> lnl_core::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
-    let shapes: Vec<SuiteShape> = SUITE
+    let mut shapes: Vec<SuiteShape> = SUITE
         .iter()
         .copied()
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
         .collect();
+    // Shapes off the suite, "ROWSxHxO" (e.g. to separate fixed costs from streaming rates).
+    for n in &names {
+        let v: Vec<usize> = n.split('x').filter_map(|t| t.parse().ok()).collect();
+        if let [rows, hidden, out] = v[..] {
+            let name: &'static str = Box::leak(n.clone().into_boxed_str());
+            shapes.push(SuiteShape {
+                name,
+                rows,
+                hidden,
+                out,
+            });
+        }
+    }
     let mut table = Vec::new();
+    let mut dumped = false;
     for shape in &shapes {
         let params = random_params(shape.hidden, shape.out, 1e-5, 1);
         let x = normal_vec(shape.rows * shape.hidden, 2);
         let mut per_strategy = Vec::new();
         for s in Strategy::ALL {
             let layer = build(&params, s)?;
+            if let (false, Ok(path)) = (dumped, std::env::var("LNL_OPENCL_DUMP")) {
+                // The device compiler's output (PTX on NVIDIA), for register and spill reports.
+                std::fs::write(&path, layer.runtime().program_binary()?)
+                    .unwrap_or_else(|e| eprintln!("writing {path}: {e}"));
+                dumped = true;
+            }
             let xb = layer.upload(&x)?;
             // Poisoned output: an element the kernels fail to write stays NaN and fails the check.
             let yb = layer.upload(&vec![f32::NAN; shape.rows * shape.out])?;

@@ -38,30 +38,55 @@ impl GemmTiles {
     }
 }
 
-/// The decode GEMV's shape: `kt` work-items along k times `og` output groups (both powers of
-/// two), `opt` outputs per work-item, `r` rows per row block, partial sums combined `rr` rows
-/// per round.
+/// The decode GEMV's shape (kernels/opencl/gemv.cl): `kt` work-items along k times `og` output
+/// groups (both powers of two), `opt` consecutive outputs per output-group task, `r` rows per row
+/// block, `u` float4 of W per output in flight per step, x staged `kc` columns at a time (two
+/// local buffers), partial sums combined `rr` rows per round. `per_cu` persistent work-groups
+/// per compute unit (a launch size, not baked into the program). `nv`: NVIDIA-only cache hints
+/// for W through inline PTX (loads that skip L1; with `pf` > 0, W prefetched into L2 that many
+/// steps ahead), only on NVIDIA's platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
     pub og: usize,
     pub opt: usize,
     pub r: usize,
+    pub u: usize,
+    pub kc: usize,
     pub rr: usize,
+    pub per_cu: usize,
+    pub nv: bool,
+    pub pf: usize,
 }
 
 impl GemvTiles {
     pub fn work_group(&self) -> usize {
         self.kt * self.og
     }
-    /// Outputs per work-group.
+    /// Outputs per work-group and round.
     pub fn outputs(&self) -> usize {
         self.og * self.opt
     }
-    /// One local buffer serves the statistics scratch, then the partial-sum exchange; plus the
-    /// rows' (mean, rstd).
+    /// Columns of k one step covers (every lane, `u` float4 each).
+    pub fn step(&self) -> usize {
+        4 * self.kt * self.u
+    }
+    /// One local buffer serves the statistics scratch, the two staged x chunks, then the
+    /// partial-sum exchange (float4 elements, as the kernel's V_BUF4); plus the rows' (mean, rstd).
     pub fn local_bytes(&self) -> usize {
-        4 * (self.rr * self.outputs() * (self.kt + 1)).max(self.work_group()) + 8 * self.r
+        let xs4 = 2 * self.r * self.kc / 4;
+        let red4 = (self.rr * self.outputs() * (self.kt + 1)).div_ceil(4);
+        let scratch4 = self.work_group().div_ceil(4);
+        16 * xs4.max(red4).max(scratch4) + 8 * self.r
+    }
+    /// Work-groups along the outputs for `out` outputs on `compute_units` compute units:
+    /// persistent, `per_cu` per unit, but never more than there are output-group tasks for.
+    pub fn groups(&self, out: usize, compute_units: usize) -> usize {
+        let tasks = out.div_ceil(self.opt);
+        tasks
+            .div_ceil(self.og)
+            .min(self.per_cu * compute_units.max(1))
+            .max(1)
     }
     pub fn is_consistent(&self) -> bool {
         self.kt.is_power_of_two()
@@ -69,7 +94,12 @@ impl GemvTiles {
             && self.opt > 0
             && self.r > 0
             && self.r <= self.work_group()
+            && self.u > 0
+            && self.kc > 0
+            && self.kc % self.step() == 0
             && (1..=self.r).contains(&self.rr)
+            && self.per_cu > 0
+            && (self.nv || self.pf == 0)
     }
 }
 
@@ -87,30 +117,58 @@ pub struct KernelConfig {
 const fn gemm(bm: usize, bn: usize, bk: usize, tm: usize, tn: usize) -> GemmTiles {
     GemmTiles { bm, bn, bk, tm, tn }
 }
-const fn gemv(kt: usize, og: usize, opt: usize, r: usize, rr: usize) -> GemvTiles {
-    GemvTiles { kt, og, opt, r, rr }
+#[allow(clippy::too_many_arguments)]
+const fn gemv(
+    kt: usize,
+    og: usize,
+    opt: usize,
+    r: usize,
+    u: usize,
+    kc: usize,
+    rr: usize,
+    per_cu: usize,
+) -> GemvTiles {
+    GemvTiles {
+        kt,
+        og,
+        opt,
+        r,
+        u,
+        kc,
+        rr,
+        per_cu,
+        nv: false,
+        pf: 0,
+    }
 }
 
-/// GPU candidates, largest first: 256 work-items and 8x8 per work-item where the device
-/// allows (enough independent FMAs per local-memory read to approach the FMA rate).
+/// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
+/// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV two
+/// persistent 256-wide work-groups per compute unit, a warp-wide row walk per output task.
 const GPU_LEVELS: [(GemmTiles, GemvTiles, usize); 4] = [
-    (gemm(128, 128, 16, 8, 8), gemv(64, 4, 8, 8, 4), 256),
-    (gemm(64, 64, 16, 4, 4), gemv(32, 4, 4, 8, 8), 256),
-    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 8), 64),
-    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 4), 16),
+    (
+        gemm(128, 128, 16, 8, 8),
+        gemv(32, 8, 2, 8, 2, 256, 8, 2),
+        256,
+    ),
+    (gemm(64, 64, 16, 4, 4), gemv(16, 8, 2, 8, 2, 256, 8, 2), 256),
+    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 1, 128, 8, 2), 64),
+    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 1, 64, 4, 2), 16),
 ];
 
 /// CPU candidates: PoCL runs a work-group as loops over its work-items on one core, so a
 /// work-group is a unit of scheduling, not of parallelism: modest sizes, many groups.
 const CPU_LEVELS: [(GemmTiles, GemvTiles, usize); 3] = [
-    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 8), 64),
-    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 4), 16),
-    (gemm(16, 16, 16, 4, 4), gemv(4, 1, 4, 4, 4), 4),
+    (gemm(32, 32, 16, 4, 4), gemv(16, 4, 4, 8, 1, 256, 8, 4), 64),
+    (gemm(16, 16, 16, 4, 4), gemv(8, 2, 4, 4, 1, 64, 4, 4), 16),
+    (gemm(16, 16, 16, 4, 4), gemv(4, 1, 4, 4, 1, 16, 4, 4), 4),
 ];
 
 impl KernelConfig {
     /// Candidates that fit the device's limits, preferred first. The caller still checks each
     /// built kernel's own `CL_KERNEL_WORK_GROUP_SIZE` and moves down the list if one is lower.
+    /// The GEMM and GEMV levels step down independently (GEMV first): a GEMV that needs more
+    /// registers than its work-group allows must not cost the GEMM its tiles.
     pub fn candidates(limits: &DeviceLimits) -> Vec<KernelConfig> {
         let levels: &[_] = if limits.is_gpu {
             &GPU_LEVELS
@@ -119,11 +177,25 @@ impl KernelConfig {
         };
         levels
             .iter()
-            .map(|&(gemm, gemv, norm_wg)| KernelConfig {
-                gemm,
-                gemv,
-                norm_wg,
-                gemv_max_rows: 2 * gemv.r,
+            .flat_map(|&(gemm, _, norm_wg)| {
+                levels.iter().map(move |&(_, gemv, _)| KernelConfig {
+                    gemm,
+                    gemv,
+                    norm_wg,
+                    gemv_max_rows: 2 * gemv.r,
+                })
+            })
+            // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
+            // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
+            // docs/PERF.md), then without (should the inline PTX not build).
+            .flat_map(|c| {
+                let mut hinted = c;
+                hinted.gemv.nv = true;
+                hinted.gemv.pf = 4;
+                (limits.nvidia && limits.is_gpu)
+                    .then_some(hinted)
+                    .into_iter()
+                    .chain([c])
             })
             .filter(|c| c.fits(limits))
             .collect()
@@ -132,7 +204,8 @@ impl KernelConfig {
     /// Whether this configuration's work-groups and local memory fit the device.
     pub fn fits(&self, limits: &DeviceLimits) -> bool {
         let max_wg = limits.max_work_group.min(limits.max_items_dim0);
-        self.gemm.is_consistent()
+        (!self.gemv.nv || limits.nvidia)
+            && self.gemm.is_consistent()
             && self.gemv.is_consistent()
             && self.norm_wg.is_power_of_two()
             && self.gemm.work_group() <= max_wg
@@ -148,8 +221,9 @@ impl KernelConfig {
         let (g, v) = (self.gemm, self.gemv);
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
-             -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_RR={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.rr
+             -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
+             -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={}",
+            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr, v.nv as u8, v.pf
         )
     }
 }
@@ -163,12 +237,16 @@ mod tests {
         max_work_group: 4096,
         max_items_dim0: 4096,
         local_mem_bytes: 512 * 1024,
+        compute_units: 2,
+        nvidia: false,
     };
     const H100: DeviceLimits = DeviceLimits {
         is_gpu: true,
         max_work_group: 1024,
         max_items_dim0: 1024,
         local_mem_bytes: 48 * 1024,
+        compute_units: 132,
+        nvidia: true,
     };
 
     #[test]
@@ -186,6 +264,34 @@ mod tests {
         assert!(!cpu.is_empty() && !gpu.is_empty());
         assert_ne!(cpu[0], gpu[0]);
         assert!(gpu[0].gemv.local_bytes() <= H100.local_mem_bytes);
+    }
+
+    #[test]
+    fn the_gemv_steps_down_before_the_gemm() {
+        let gpu = KernelConfig::candidates(&DeviceLimits {
+            nvidia: false,
+            ..H100
+        });
+        assert_eq!(gpu[0].gemm, gpu[1].gemm);
+        assert_ne!(gpu[0].gemv, gpu[1].gemv);
+    }
+
+    #[test]
+    fn only_nvidia_gets_the_cache_hints_and_each_has_a_plain_fallback() {
+        let nv = KernelConfig::candidates(&H100);
+        assert_eq!((nv[0].gemv.nv, nv[0].gemv.pf), (true, 4));
+        let mut plain = nv[0];
+        (plain.gemv.nv, plain.gemv.pf) = (false, 0);
+        assert_eq!(nv[1], plain);
+        let other = DeviceLimits {
+            nvidia: false,
+            ..H100
+        };
+        assert!(KernelConfig::candidates(&other)
+            .iter()
+            .chain(&KernelConfig::candidates(&POCL_CPU))
+            .all(|c| !c.gemv.nv));
+        assert!(!nv[0].fits(&other));
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct DeviceLimits {
     pub max_items_dim0: usize,
     /// `CL_DEVICE_LOCAL_MEM_SIZE` in bytes.
     pub local_mem_bytes: usize,
+    /// `CL_DEVICE_MAX_COMPUTE_UNITS` (sizes the GEMV's persistent grid; not a fit criterion).
+    pub compute_units: usize,
+    /// `CL_DEVICE_VENDOR` names NVIDIA: its compiler takes inline PTX (the GEMV's cache hints).
+    pub nvidia: bool,
 }
 
 /// Number of platforms the ICD loader reports, asked directly: `ocl`'s own listing panics or
@@ -152,11 +156,28 @@ impl Selected {
             }
             Err(e) => return Err(err("CL_DEVICE_LOCAL_MEM_SIZE", e)),
         };
+        let compute_units = match self.device.info(DeviceInfo::MaxComputeUnits) {
+            Ok(DeviceInfoResult::MaxComputeUnits(v)) => v as usize,
+            Ok(other) => {
+                return Err(device_error(
+                    &self.description,
+                    "CL_DEVICE_MAX_COMPUTE_UNITS",
+                    other,
+                ))
+            }
+            Err(e) => return Err(err("CL_DEVICE_MAX_COMPUTE_UNITS", e)),
+        };
+        let nvidia = matches!(
+            self.device.info(DeviceInfo::Vendor),
+            Ok(DeviceInfoResult::Vendor(v)) if v.to_uppercase().contains("NVIDIA")
+        );
         Ok(DeviceLimits {
             is_gpu,
             max_work_group,
             max_items_dim0,
             local_mem_bytes,
+            compute_units,
+            nvidia,
         })
     }
 }

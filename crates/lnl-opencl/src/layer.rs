@@ -286,7 +286,7 @@ impl OpenClLayer {
             let launch = Launch {
                 kernel: &st.gemv,
                 name: if fused { "gemv_fused" } else { "gemv_unfused" },
-                groups: [o.div_ceil(v.outputs()), rows.div_ceil(v.r)],
+                groups: [v.groups(o, self.rt.compute_units()), rows.div_ceil(v.r)],
                 local: [v.work_group(), 1],
             };
             let head = if fused {

@@ -18,6 +18,8 @@ pub struct Runtime {
     pub(crate) queue: Queue,
     pub(crate) program: cl::Program,
     pub(crate) config: KernelConfig,
+    /// `CL_DEVICE_MAX_COMPUTE_UNITS`: sizes the GEMV's persistent grid.
+    pub(crate) compute_units: usize,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -37,6 +39,22 @@ impl Runtime {
     /// The sizes baked into this runtime's program.
     pub fn config(&self) -> &KernelConfig {
         &self.config
+    }
+    /// The built program's binary for this device (`CL_PROGRAM_BINARIES`; PTX on NVIDIA's
+    /// platform), for inspecting what the device compiler made of the kernels.
+    pub fn program_binary(&self) -> Result<Vec<u8>> {
+        match cl::get_program_info(&self.program, cl::ProgramInfo::Binaries) {
+            Ok(cl::ProgramInfoResult::Binaries(mut b)) if !b.is_empty() => Ok(b.swap_remove(0)),
+            other => Err(device_error(
+                self.description(),
+                "CL_PROGRAM_BINARIES",
+                format!("{other:?}"),
+            )),
+        }
+    }
+    /// `CL_DEVICE_MAX_COMPUTE_UNITS` of the device.
+    pub fn compute_units(&self) -> usize {
+        self.compute_units
     }
     /// The in-order, profiling-enabled queue every layer on this device enqueues on.
     pub fn queue(&self) -> &Queue {
@@ -99,13 +117,22 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
     };
     let mut last_reason = format!("no kernel configuration fits {desc} ({limits:?})");
     for config in candidates {
-        let program = program::build(
+        let program = match program::build(
             &context,
             &selected.device,
             &desc,
             &config.build_options(),
             None,
-        )?;
+        ) {
+            Ok(p) => p,
+            // The NVIDIA-only inline PTX may not build on some driver: the next candidate is
+            // the same level without it.
+            Err(e) if config.gemv.nv => {
+                last_reason = e.to_string();
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match kernels_accept(&program, &selected, &config) {
             Ok(()) => {
                 return Ok(Runtime {
@@ -113,6 +140,7 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
                     queue,
                     program,
                     config,
+                    compute_units: limits.compute_units,
                 })
             }
             Err(reason) => last_reason = reason,

@@ -185,8 +185,17 @@ fn gpu_sized_configuration_is_correct_here() {
         max_work_group: 1024,
         max_items_dim0: 1024,
         local_mem_bytes: 48 * 1024,
+        compute_units: 132,
+        // The portable GPU levels; the NVIDIA-only hints are in the GEMV variant test.
+        nvidia: false,
     };
-    let cfg = lnl_opencl::KernelConfig::candidates(&gpu)[0];
+    // The first GPU-level configuration whose kernels this device accepts (on a real GPU a
+    // kernel's register use can lower its work-group limit below the configuration's).
+    let probe = random_params(8, 8, 1e-5, 499);
+    let cfg = lnl_opencl::KernelConfig::candidates(&gpu)
+        .into_iter()
+        .find(|&c| lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, c).is_ok())
+        .expect("a GPU-level configuration this device accepts");
     assert_eq!(cfg.gemm.tm, 8, "{cfg:?}");
     for (i, &(rows, h, o)) in [
         (3, 1030, 70),
@@ -211,6 +220,61 @@ fn gpu_sized_configuration_is_correct_here() {
                 report.passed(),
                 "{s} rows {rows} H {h} O {o} ({adv_rows} adversarial): {report}"
             );
+        }
+    }
+}
+
+/// Every GEMV variant meets the bound on the GEMV path, adversarial rows included: one or more
+/// rounds of outputs per work-group, and, where the device takes them, the NVIDIA-only cache
+/// hints (variants a device rejects are listed and skipped).
+#[test]
+fn every_gemv_variant_meets_the_bound() {
+    let gpu = lnl_opencl::DeviceLimits {
+        is_gpu: true,
+        max_work_group: 1024,
+        max_items_dim0: 1024,
+        local_mem_bytes: 48 * 1024,
+        compute_units: 132,
+        nvidia: false,
+    };
+    let probe = random_params(8, 8, 1e-5, 899);
+    let base = lnl_opencl::KernelConfig::candidates(&gpu)
+        .into_iter()
+        .find(|&c| lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, c).is_ok())
+        .expect("a GPU-level configuration this device accepts");
+    let with = |f: &dyn Fn(&mut lnl_opencl::GemvTiles)| {
+        let mut c = base;
+        f(&mut c.gemv);
+        c
+    };
+    let variants = [
+        ("plain", base, true),
+        ("one group", with(&|v| v.per_cu = 1), true),
+        ("NVIDIA loads past L1", with(&|v| v.nv = true), false),
+        (
+            "NVIDIA loads past L1, L2 prefetch",
+            with(&|v| (v.nv, v.pf) = (true, 4)),
+            false,
+        ),
+    ];
+    for (rows, h, o) in [(8, 512, 700), (1, 512, 70), (5, 1032, 33), (3, 30, 20)] {
+        let params = random_params(h, o, 1e-5, 900 + rows as u64);
+        let (adv, _) = adversarial_rows(h, 901);
+        let mut x = normal_vec(rows * h, 902);
+        let n = adv.len().min(x.len());
+        x[..n].copy_from_slice(&adv[..n]);
+        let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
+        for (what, cfg, portable) in variants {
+            let layer = match lnl_opencl::OpenClLayer::with_config(&params, Strategy::Fused, cfg) {
+                Ok(l) => l,
+                Err(lnl_core::Error::Unavailable { reason, .. }) if !portable => {
+                    eprintln!("{what}: not on this device ({reason})");
+                    continue;
+                }
+                Err(e) => panic!("{what}: {e}"),
+            };
+            let report = lnl_core::tolerance::check(&exp, &layer.forward(&x, rows).unwrap());
+            assert!(report.passed(), "{what}: rows {rows} H {h} O {o}: {report}");
         }
     }
 }
