@@ -70,7 +70,9 @@ fn interleaved(subjects: &[Subject<'_>], y: &mut [f32], rounds: usize, flops: f6
             ms[s].push(t0.elapsed().as_secs_f64() * 1e3);
         }
     }
-    println!("{label}, {rounds} interleaved rounds (median ms, GFLOP/s of the median, p10-p90 ms):");
+    println!(
+        "{label}, {rounds} interleaved rounds (median ms, GFLOP/s of the median, p10-p90 ms):"
+    );
     for (s, (name, _)) in subjects.iter().enumerate() {
         let med = quantile(&ms[s], 0.5);
         println!(
@@ -82,7 +84,11 @@ fn interleaved(subjects: &[Subject<'_>], y: &mut [f32], rounds: usize, flops: f6
     }
     let fused = n - 1;
     for other in 0..fused {
-        let r: Vec<f64> = ms[fused].iter().zip(&ms[other]).map(|(f, o)| f / o).collect();
+        let r: Vec<f64> = ms[fused]
+            .iter()
+            .zip(&ms[other])
+            .map(|(f, o)| f / o)
+            .collect();
         let wins = r.iter().filter(|&&x| x < 1.0).count();
         println!(
             "  fused / {:<9} per round: median {:.3}, p10-p90 {:.3} - {:.3}; fused faster in {wins} of {rounds}",
