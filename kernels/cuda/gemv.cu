@@ -242,19 +242,21 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
     }
 }
 
-// OPW must match gemv_outputs_per_warp in crates/lnl-cuda/src/plan.rs.
-#define LNL_GEMV(NAME, R, OPW, NORM)                                                               \
-    extern "C" __global__ void __launch_bounds__(512)                                              \
+// OPW must match gemv_outputs_per_warp in crates/lnl-cuda/src/plan.rs. MINB: blocks per SM the
+// register budget must allow (plan.rs runs two blocks of 512 threads per SM for R <= 2; R >= 4
+// runs one, and a cap of 64 registers made NVRTC 13.0 spill in the chunk loop).
+#define LNL_GEMV(NAME, R, OPW, MINB, NORM)                                                         \
+    extern "C" __global__ void __launch_bounds__(512, MINB)                                        \
         NAME(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias, \
              float* __restrict__ y, u32 rows, u32 h, u32 o, float eps) {                           \
         gemv_rows<R, OPW, NORM>(x, w, bias, y, rows, h, o, eps);                                   \
     }
 
-LNL_GEMV(lnl_gemv_r1_plain, 1, 1, false)
-LNL_GEMV(lnl_gemv_r2_plain, 2, 1, false)
-LNL_GEMV(lnl_gemv_r4_plain, 4, 2, false)
-LNL_GEMV(lnl_gemv_r8_plain, 8, 2, false)
-LNL_GEMV(lnl_gemv_r1_norm, 1, 1, true)
-LNL_GEMV(lnl_gemv_r2_norm, 2, 1, true)
-LNL_GEMV(lnl_gemv_r4_norm, 4, 2, true)
-LNL_GEMV(lnl_gemv_r8_norm, 8, 2, true)
+LNL_GEMV(lnl_gemv_r1_plain, 1, 1, 2, false)
+LNL_GEMV(lnl_gemv_r2_plain, 2, 1, 2, false)
+LNL_GEMV(lnl_gemv_r4_plain, 4, 2, 1, false)
+LNL_GEMV(lnl_gemv_r8_plain, 8, 2, 1, false)
+LNL_GEMV(lnl_gemv_r1_norm, 1, 1, 2, true)
+LNL_GEMV(lnl_gemv_r2_norm, 2, 1, 2, true)
+LNL_GEMV(lnl_gemv_r4_norm, 4, 2, 1, true)
+LNL_GEMV(lnl_gemv_r8_norm, 8, 2, 1, true)

@@ -59,10 +59,22 @@ __device__ __forceinline__ RowStats stats_of(Each each, u32 n, float eps) {
     return st;
 }
 
+// A row in memory as one lane of a WIDTH-lane group sees it (a functor, not a generic lambda:
+// NVRTC 13.0 treats those as host functions).
+template <int WIDTH>
+struct LaneRow {
+    const float* row;
+    u32 n;
+    bool vec;
+    template <typename F>
+    __device__ __forceinline__ void operator()(F f) const {
+        lane_foreach<WIDTH>(row, n, vec, f);
+    }
+};
+
 template <int WIDTH>
 __device__ RowStats group_row_stats(const float* row, u32 n, float eps) {
-    const bool vec = vec4_ok(row, n);
-    return stats_of<WIDTH>([&](auto f) { lane_foreach<WIDTH>(row, n, vec, f); }, n, eps);
+    return stats_of<WIDTH>(LaneRow<WIDTH>{row, n, vec4_ok(row, n)}, n, eps);
 }
 
 __device__ __forceinline__ RowStats warp_row_stats(const float* row, u32 n, float eps) {

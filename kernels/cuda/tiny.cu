@@ -77,6 +77,19 @@ __device__ __forceinline__ void load_short_row(float (&v)[N], const float* row, 
     }
 }
 
+// The first n of N registers as a row for stats_of (one lane sees every element).
+template <int N>
+struct RegRow {
+    const float (&v)[N];
+    u32 n;
+    template <typename F>
+    __device__ __forceinline__ void operator()(F f) const {
+#pragma unroll
+        for (int h = 0; h < N; ++h)
+            if (h < (int)n) f(v[h]);
+    }
+};
+
 extern "C" __global__ void __launch_bounds__(256)
     lnl_tiny_norm_reg(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                       float* __restrict__ y, u32 rows, u32 H, u32 O, float eps) {
@@ -87,13 +100,7 @@ extern "C" __global__ void __launch_bounds__(256)
         load_short_row(xr, x + (size_t)r * H, H);
         load_short_row(wr, w + (size_t)o * H, H);
         const float b = bias[o];
-        const RowStats st = stats_of<1>(
-            [&](auto f) {
-#pragma unroll
-                for (int h = 0; h < TINY_REG_H; ++h)
-                    if (h < (int)H) f(xr[h]);
-            },
-            H, eps);
+        const RowStats st = stats_of<1>(RegRow<TINY_REG_H>{xr, H}, H, eps);
         float acc = 0.0f;
 #pragma unroll
         for (int h = 0; h < TINY_REG_H; ++h)

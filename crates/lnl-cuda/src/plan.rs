@@ -153,14 +153,31 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             let fits = budget.saturating_sub(x_bytes) / slot;
             let want = fits.min(forced_depth().unwrap_or(GEMV_RING_DEPTH));
             // The deepest ring the kernel is compiled for, within `want` (0 if none fits).
-            GEMV_DEPTHS.iter().copied().filter(|&d| d <= want).max().unwrap_or(0)
+            GEMV_DEPTHS
+                .iter()
+                .copied()
+                .filter(|&d| d <= want)
+                .max()
+                .unwrap_or(0)
         };
-        let warps_for = |per_sm: usize| tasks.div_ceil(tasks.min(per_sm * sms)).clamp(2, GEMV_WARPS);
-        let per_sm = if depth_for(2, warps_for(2)) >= 2 { 2 } else { 1 };
+        let warps_for =
+            |per_sm: usize| tasks.div_ceil(tasks.min(per_sm * sms)).clamp(2, GEMV_WARPS);
+        // Registers: the R <= 2 kernels are built for two blocks of 512 threads per SM, the
+        // R >= 4 ones for one (up to 128 registers a thread), so two only with <= 8 warps.
+        let regs_ok = r <= 2 || warps_for(2) <= GEMV_WARPS / 2;
+        let per_sm = if regs_ok && depth_for(2, warps_for(2)) >= 2 {
+            2
+        } else {
+            1
+        };
         let warps = warps_for(per_sm);
         let depth = depth_for(per_sm, warps);
         if depth >= 1 {
-            let ring = if hidden % 4 == 0 { depth * warps * opw * 32 * 16 } else { 0 };
+            let ring = if hidden % 4 == 0 {
+                depth * warps * opw * 32 * 16
+            } else {
+                0
+            };
             return Core::Gemv {
                 rows_per_group: r as u32,
                 threads: (warps * 32) as u32,
