@@ -31,6 +31,19 @@ __device__ __forceinline__ void cp_async16(float4* dst, const float4* src, bool 
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(valid ? 16 : 0)
                  : "memory");
 }
+// The W stream's copies: L2 evict-first, as ld.global.cs gave the register-staged loop before
+// (W is read once per call; x and the L2 prefetch below keep the normal policy).
+__device__ __forceinline__ void cp_async16_stream(float4* dst, const float4* src, bool valid, unsigned long long pol) {
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;" ::"r"(d), "l"(src),
+                 "r"(valid ? 16 : 0), "l"(pol)
+                 : "memory");
+}
+__device__ __forceinline__ unsigned long long l2_evict_first() {
+    unsigned long long pol;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
+    return pol;
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 // Waits until at most n of this thread's cp.async groups are pending (wait_group takes an
 // immediate; n > 15 waits for all, which is also correct).
@@ -55,6 +68,7 @@ struct WRing {
     u32 depth, lane, n4, nchunks;
     u32 next;       // the next chunk to copy
     u32 wslot;      // its slot (next % depth, kept as a counter)
+    unsigned long long policy;  // L2 evict-first
     const float4* wr[OPW];
     bool wok[OPW];
 
@@ -77,7 +91,7 @@ struct WRing {
 #pragma unroll
             for (int j = 0; j < OPW; ++j) {
                 const bool ok = wok[j] && h4 < n4;
-                cp_async16(s + j * 32, wr[j] + (ok ? h4 : 0), ok);
+                cp_async16_stream(s + j * 32, wr[j] + (ok ? h4 : 0), ok, policy);
             }
         }
         cp_async_commit();
@@ -138,6 +152,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
         ring.depth = d >= 16 ? 16 : d >= 12 ? 12 : d >= 8 ? 8 : d >= 6 ? 6 : d >= 4 ? 4 : d >= 2 ? 2 : 1;
         ring.slots = reinterpret_cast<float4*>(xs) + x4 + (size_t)warp * ring.depth * OPW * 32;
         ring.lane = lane;
+        ring.policy = l2_evict_first();
         ring.n4 = H / 4;
         ring.nchunks = (H / 4 + 31) / 32;
     }
