@@ -9,12 +9,13 @@
 //
 // W streams through a per-warp ring in shared memory (16-byte rows, H % 4 == 0): each lane
 // cp.asyncs its own float4 of the next chunks (chunk = 32 float4 per W row) and reads back only
-// what it copied itself, so no barrier is needed, and DEPTH - 1 chunks per lane stay in flight
-// continuously without holding registers (the register-staged loop before had 8 loads per lane
-// in flight in bursts and needed 124 registers at R = 8). The ring depth is what the launch's
-// dynamic shared memory leaves after x (plan.rs sizes it), read from %dynamic_smem_size.
-// The first task's ring is filled before x is staged, so W streams from HBM during the staging
-// and the statistics.
+// what it copied itself, so no barrier is needed, and depth - 1 chunks per lane stay in flight
+// continuously without holding registers (the register-staged loop before had 4 or 8 loads per
+// lane in flight in bursts and needed 124 registers at R = 8). The depth is what the launch's
+// dynamic shared memory leaves after x (plan.rs sizes it: 8 for decode1, 6 for decode8 on an
+// H100), read from %dynamic_smem_size. The first task's ring is filled right after x's copies
+// are issued, so W streams from HBM during the staging and the statistics. docs/PERF.md has
+// what it gained (decode1) and lost (decode8 in graph replay).
 //
 // NORM = false (unfused): the staged rows are xhat, written by lnl_layernorm; y = acc + bias.
 // NORM = true (fused, one launch): the staged rows are x; warp r computes row r's
