@@ -110,7 +110,7 @@ impl CudaLayer {
                 core.name()
             ),
             LnStep::InKernel => {
-                format!("{} [stats, normalise in shared memory; bias]", core.name())
+                format!("{} [stats, normalise on chip; bias]", core.name())
             }
         };
         match self.ln_step(core) {
