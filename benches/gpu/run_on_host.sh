@@ -78,7 +78,7 @@ if [[ $stages == *" profile "* ]]; then
   for s in barrier long_scoreboard short_scoreboard mio_throttle math_pipe_throttle wait not_selected; do
     metrics+=,smsp__warp_issue_stalled_${s}_per_warp_active.pct
   done
-  for spec in seed:lnl_tiny_norm_w8 decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_64x128x16 \
+  for spec in seed:lnl_tiny_norm_reg decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_64x128x16 \
       large4096:lnl_gemm_norm_vec_128x128x16 large4096:lnl_gemm_plain_vec_128x128x16; do
     shape=${spec%%:*} kernel=${spec#*:}
     echo "== ncu $kernel ($shape)" | tee -a "$out/ncu.log"

@@ -26,15 +26,17 @@ __device__ __forceinline__ void lane_foreach(const float* row, u32 n, bool vec, 
     }
 }
 
-template <int WIDTH>
-__device__ RowStats group_row_stats(const float* row, u32 n, float eps) {
-    const bool vec = vec4_ok(row, n);
+// The statistics of one row whose elements this lane sees through each(f), which calls f(v)
+// for every element the lane owns (from memory, lane_foreach; or from registers); group_sum
+// combines the WIDTH lanes.
+template <int WIDTH, typename Each>
+__device__ __forceinline__ RowStats stats_of(Each each, u32 n, float eps) {
     const float fn = (float)n;
     float s = 0.0f;
-    lane_foreach<WIDTH>(row, n, vec, [&](float v) { s += v; });
+    each([&](float v) { s += v; });
     const float mean = group_sum<WIDTH>(s) / fn;
     float m2 = 0.0f;
-    lane_foreach<WIDTH>(row, n, vec, [&](float v) { float d = v - mean; m2 = fmaf(d, d, m2); });
+    each([&](float v) { float d = v - mean; m2 = fmaf(d, d, m2); });
     m2 = group_sum<WIDTH>(m2);
     RowStats st;
     st.mean = mean;
@@ -43,7 +45,7 @@ __device__ RowStats group_row_stats(const float* row, u32 n, float eps) {
         return st;
     }
     float mx = 0.0f;
-    lane_foreach<WIDTH>(row, n, vec, [&](float v) { mx = fmaxf(mx, fabsf(v - mean)); });
+    each([&](float v) { mx = fmaxf(mx, fabsf(v - mean)); });
     mx = group_max<WIDTH>(mx);
     if (!isfinite(mx)) {
         st.rstd = __int_as_float(0x7fc00000);  // NaN: the residuals themselves overflow
@@ -51,10 +53,28 @@ __device__ RowStats group_row_stats(const float* row, u32 n, float eps) {
     }
     const float inv = 1.0f / mx;
     float q = 0.0f;
-    lane_foreach<WIDTH>(row, n, vec, [&](float v) { float d = (v - mean) * inv; q = fmaf(d, d, q); });
+    each([&](float v) { float d = (v - mean) * inv; q = fmaf(d, d, q); });
     q = group_sum<WIDTH>(q);
     st.rstd = inv / sqrtf(q / fn + eps * inv * inv);
     return st;
+}
+
+// A row in memory as one lane of a WIDTH-lane group sees it (a functor, not a generic lambda:
+// NVRTC 13.0 treats those as host functions).
+template <int WIDTH>
+struct LaneRow {
+    const float* row;
+    u32 n;
+    bool vec;
+    template <typename F>
+    __device__ __forceinline__ void operator()(F f) const {
+        lane_foreach<WIDTH>(row, n, vec, f);
+    }
+};
+
+template <int WIDTH>
+__device__ RowStats group_row_stats(const float* row, u32 n, float eps) {
+    return stats_of<WIDTH>(LaneRow<WIDTH>{row, n, vec4_ok(row, n)}, n, eps);
 }
 
 __device__ __forceinline__ RowStats warp_row_stats(const float* row, u32 n, float eps) {

@@ -52,3 +52,59 @@ __device__ __forceinline__ void tiny_layer(const float* __restrict__ x, const fl
 LNL_TINY(lnl_tiny_plain, 32, false)
 LNL_TINY(lnl_tiny_norm_w8, 8, true)
 LNL_TINY(lnl_tiny_norm_w32, 32, true)
+
+// The tiny fused path for short rows (H <= TINY_REG_H, e.g. the seed's 8): no shared memory and
+// no barrier at all. Each thread computes whole outputs y[r, o]: it loads row r of x and row o
+// of W into registers in one round (with its bias), computes row r's statistics itself
+// (stats_of with one lane, the same two-pass recipe), and sums W'[o, h] (x[r, h] - mean) rstd.
+// Threads sharing a row recompute its statistics (3 H operations, against H for the product:
+// cheap at these sizes and cheaper than a barrier). Grid-stride over outputs, so any number of
+// blocks is correct.
+#define TINY_REG_H 16
+
+// Loads row[0 .. n) (n <= N) into v; 16-byte loads when the row allows them.
+template <int N>
+__device__ __forceinline__ void load_short_row(float (&v)[N], const float* row, u32 n) {
+    if (vec4_ok(row, n)) {
+#pragma unroll
+        for (int q = 0; q < N / 4; ++q) {
+            const float4 t = 4 * q < (int)n ? ldg4(row + 4 * q) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            v[4 * q] = t.x; v[4 * q + 1] = t.y; v[4 * q + 2] = t.z; v[4 * q + 3] = t.w;
+        }
+    } else {
+#pragma unroll
+        for (int h = 0; h < N; ++h) v[h] = h < (int)n ? __ldg(row + h) : 0.0f;
+    }
+}
+
+// The first n of N registers as a row for stats_of (one lane sees every element).
+template <int N>
+struct RegRow {
+    const float (&v)[N];
+    u32 n;
+    template <typename F>
+    __device__ __forceinline__ void operator()(F f) const {
+#pragma unroll
+        for (int h = 0; h < N; ++h)
+            if (h < (int)n) f(v[h]);
+    }
+};
+
+extern "C" __global__ void __launch_bounds__(256)
+    lnl_tiny_norm_reg(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
+                      float* __restrict__ y, u32 rows, u32 H, u32 O, float eps) {
+    const u32 total = rows * O;
+    for (u32 idx = blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += gridDim.x * blockDim.x) {
+        const u32 r = idx / O, o = idx % O;
+        float xr[TINY_REG_H], wr[TINY_REG_H];
+        load_short_row(xr, x + (size_t)r * H, H);
+        load_short_row(wr, w + (size_t)o * H, H);
+        const float b = bias[o];
+        const RowStats st = stats_of<1>(RegRow<TINY_REG_H>{xr, H}, H, eps);
+        float acc = 0.0f;
+#pragma unroll
+        for (int h = 0; h < TINY_REG_H; ++h)
+            if (h < (int)H) acc = fmaf(wr[h], (xr[h] - st.mean) * st.rstd, acc);
+        y[idx] = acc + b;
+    }
+}

@@ -38,6 +38,7 @@ pub fn kernel_names() -> Vec<String> {
         "lnl_tiny_plain",
         "lnl_tiny_norm_w8",
         "lnl_tiny_norm_w32",
+        "lnl_tiny_norm_reg",
     ]
     .iter()
     .map(|s| s.to_string())

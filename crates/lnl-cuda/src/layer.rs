@@ -110,7 +110,7 @@ impl CudaLayer {
                 core.name()
             ),
             LnStep::InKernel => {
-                format!("{} [stats, normalise in shared memory; bias]", core.name())
+                format!("{} [stats, normalise on chip; bias]", core.name())
             }
         };
         match self.ln_step(core) {
@@ -261,18 +261,23 @@ impl CudaLayer {
             Strategy::Fused => x,
         };
         let (f, cfg) = match core {
-            Core::Tiny { narrow, smem_bytes } => {
-                let which = if norm == 0 {
-                    0
-                } else if narrow {
-                    1
-                } else {
-                    2
+            Core::Tiny {
+                row_lanes,
+                smem_bytes,
+                blocks,
+            } => {
+                // [plain, norm_w8, norm_w32, norm_reg]; only norm_reg takes several blocks and
+                // no shared memory.
+                let (which, blocks, smem) = match (norm, row_lanes) {
+                    (0, _) => (0, 1, smem_bytes),
+                    (_, 1) => (3, blocks, 0),
+                    (_, 8) => (1, 1, smem_bytes),
+                    _ => (2, 1, smem_bytes),
                 };
                 let cfg = LaunchConfig {
-                    grid_dim: (1, 1, 1),
+                    grid_dim: (blocks, 1, 1),
                     block_dim: (Core::tiny_threads(), 1, 1),
-                    shared_mem_bytes: smem_bytes,
+                    shared_mem_bytes: smem,
                 };
                 (&k.tiny[which], cfg)
             }

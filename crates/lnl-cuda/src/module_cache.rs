@@ -25,8 +25,8 @@ pub(crate) struct Kernels {
     pub gemm: [[Vec<CudaFunction>; 2]; 2],
     /// `[plain, norm]` x rows per group `[1, 2, 4, 8]`.
     pub gemv: [Vec<CudaFunction>; 2],
-    /// `[plain, norm with 8-lane row groups, norm with 32-lane row groups]`.
-    pub tiny: [CudaFunction; 3],
+    /// `[plain, norm with 8-lane row groups, norm with 32-lane row groups, norm from registers]`.
+    pub tiny: [CudaFunction; 4],
 }
 
 type Key = (usize, Vec<String>);
@@ -73,6 +73,7 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
         f("lnl_tiny_plain")?,
         f("lnl_tiny_norm_w8")?,
         f("lnl_tiny_norm_w32")?,
+        f("lnl_tiny_norm_reg")?,
     ];
     // The GEMV and tiny kernels keep rows in dynamic shared memory: allow up to the device's
     // opt-in limit (the launch plan never asks for more).

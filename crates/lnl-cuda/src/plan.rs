@@ -28,8 +28,16 @@ const TINY_THREADS: u32 = 256;
 /// data fits the default 48 KiB and whose arithmetic one block does in about a microsecond.
 const TINY_SMEM: usize = 48 * 1024;
 const TINY_FMAS: usize = 1 << 16;
+/// Longest row of the tiny register kernel (kernels/cuda/tiny.cu, TINY_REG_H).
+const TINY_REG_H: usize = 16;
 /// Shared memory kept free of the GEMV's x buffer (its static arrays, with room).
 const SMEM_MARGIN: u32 = 1024;
+/// The GEMV streams W through a per-warp ring of up to this many chunks (one 16-byte vector per
+/// lane and output of the task), as deep as shared memory allows; two blocks per SM only with a
+/// ring of at least 2 (kernels/cuda/gemv.cu).
+const GEMV_RING_DEPTH: usize = 8;
+/// The ring depths the kernel's chunk loop is compiled for (`WRing::stream<D>`).
+const GEMV_DEPTHS: [usize; 7] = [1, 2, 4, 6, 8, 12, 16];
 /// Below this many W elements (and up to GEMV_MAX_ROWS rows), re-reading W for each group of 8
 /// rows costs less than a GEMM launch that cannot fill the device.
 const SMALL_W: usize = 1 << 20;
@@ -38,8 +46,14 @@ const GEMV_MAX_ROWS: usize = 64;
 /// The core of a forward call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Core {
-    /// One block, everything in shared memory; `narrow`: 8-lane row groups for short rows.
-    Tiny { narrow: bool, smem_bytes: u32 },
+    /// Tiny layers. Unfused: one block, x and W in shared memory. Fused: `row_lanes` lanes
+    /// per row's statistics: 1 (rows of at most `TINY_REG_H`: each thread its own outputs from
+    /// registers, no shared memory, `blocks` blocks), 8 (short rows) or 32, one block.
+    Tiny {
+        row_lanes: u32,
+        smem_bytes: u32,
+        blocks: u32,
+    },
     /// Few rows: `rows_per_group` in {1, 2, 4, 8} rows of x in shared memory.
     Gemv {
         rows_per_group: u32,
@@ -59,9 +73,7 @@ impl Core {
     /// A short name for reports.
     pub(crate) fn name(&self) -> String {
         match self {
-            Core::Tiny { narrow, .. } => {
-                format!("tiny(row group {})", if *narrow { 8 } else { 32 })
-            }
+            Core::Tiny { row_lanes, .. } => format!("tiny(row group {row_lanes})"),
             Core::Gemv { rows_per_group, .. } => format!("gemv(R={rows_per_group})"),
             Core::Gemm { vec, tile, .. } => format!(
                 "gemm{}({})",
@@ -89,35 +101,90 @@ fn forced_tile() -> Option<usize> {
     })
 }
 
+/// `LNL_CUDA_GEMV_DEPTH` (1 to 16) caps the GEMV's W ring depth (rounded down to a compiled
+/// one), for benchmarking variants.
+fn forced_depth() -> Option<usize> {
+    static FORCED: OnceLock<Option<usize>> = OnceLock::new();
+    *FORCED.get_or_init(|| {
+        let d: usize = std::env::var("LNL_CUDA_GEMV_DEPTH").ok()?.parse().ok()?;
+        (1..=16).contains(&d).then_some(d)
+    })
+}
+
 /// Chooses the core for `rows >= 1`.
 pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) -> Core {
     let tiny_smem = (rows * hidden + out * hidden) * 4;
     if tiny_smem <= TINY_SMEM && rows * hidden * out <= TINY_FMAS {
+        let row_lanes = match hidden {
+            h if h <= TINY_REG_H => 1,
+            h if h <= 64 => 8,
+            _ => 32,
+        };
+        // The register kernel spreads its outputs over blocks (a grid-stride loop beyond).
+        let blocks = if row_lanes == 1 {
+            (rows * out)
+                .div_ceil(TINY_THREADS as usize)
+                .min(info.sm_count.max(1) as usize)
+        } else {
+            1
+        };
         return Core::Tiny {
-            narrow: hidden <= 64,
+            row_lanes,
             smem_bytes: tiny_smem as u32,
+            blocks: blocks as u32,
         };
     }
     let r = rows.min(8).next_power_of_two();
-    let smem = r * hidden * 4;
-    let smem_ok = smem <= info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
-    if smem_ok && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
+    let x_bytes = (r * hidden * 4).next_multiple_of(16);
+    let optin = info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
+    if x_bytes <= optin && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
         // Spread the output tasks over every SM: persistent blocks, two per SM when their x
-        // buffers fit (more loads in flight), else one.
-        let tasks = out.div_ceil(gemv_outputs_per_warp(r));
-        let per_sm = if 2 * (smem + SMEM_MARGIN as usize) <= info.smem_optin as usize {
+        // buffers and a ring of at least 2 chunks fit (more loads in flight), else one.
+        let opw = gemv_outputs_per_warp(r);
+        let tasks = out.div_ceil(opw);
+        let sms = info.sm_count.max(1) as usize;
+        // The ring's depth for `per_sm` blocks per SM of `warps` warps (0: x alone does not fit).
+        let depth_for = |per_sm: usize, warps: usize| {
+            if hidden % 4 != 0 {
+                return 1; // no ring: W is read with scalar loads
+            }
+            let slot = warps * opw * 32 * 16;
+            let budget = (info.smem_optin as usize / per_sm).saturating_sub(SMEM_MARGIN as usize);
+            let fits = budget.saturating_sub(x_bytes) / slot;
+            let want = fits.min(forced_depth().unwrap_or(GEMV_RING_DEPTH));
+            // The deepest ring the kernel is compiled for, within `want` (0 if none fits).
+            GEMV_DEPTHS
+                .iter()
+                .copied()
+                .filter(|&d| d <= want)
+                .max()
+                .unwrap_or(0)
+        };
+        let warps_for =
+            |per_sm: usize| tasks.div_ceil(tasks.min(per_sm * sms)).clamp(2, GEMV_WARPS);
+        // Registers: the R <= 2 kernels are built for two blocks of 512 threads per SM, the
+        // R >= 4 ones for one (up to 128 registers a thread), so two only with <= 8 warps.
+        let regs_ok = r <= 2 || warps_for(2) <= GEMV_WARPS / 2;
+        let per_sm = if regs_ok && depth_for(2, warps_for(2)) >= 2 {
             2
         } else {
             1
         };
-        let blocks = tasks.min(per_sm * info.sm_count.max(1) as usize);
-        let warps = tasks.div_ceil(blocks).clamp(2, GEMV_WARPS);
-        return Core::Gemv {
-            rows_per_group: r as u32,
-            threads: (warps * 32) as u32,
-            blocks: blocks as u32,
-            smem_bytes: smem as u32,
-        };
+        let warps = warps_for(per_sm);
+        let depth = depth_for(per_sm, warps);
+        if depth >= 1 {
+            let ring = if hidden % 4 == 0 {
+                depth * warps * opw * 32 * 16
+            } else {
+                0
+            };
+            return Core::Gemv {
+                rows_per_group: r as u32,
+                threads: (warps * 32) as u32,
+                blocks: tasks.min(per_sm * sms) as u32,
+                smem_bytes: (x_bytes + ring) as u32,
+            };
+        }
     }
     let tile_index = |name: &str| {
         GEMM_TILES
@@ -151,4 +218,82 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
 pub(crate) fn row_blocks(rows: usize) -> u32 {
     let warps = (ROW_THREADS / 32) as usize;
     rows.div_ceil(warps).min(1 << 20) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h100() -> DeviceInfo {
+        DeviceInfo {
+            ordinal: 0,
+            name: "H100-like".into(),
+            cc: (9, 0),
+            sm_count: 132,
+            smem_optin: 232_448,
+            total_mem: 80 << 30,
+        }
+    }
+
+    #[test]
+    fn decode_plans_fit_shared_memory_with_a_ring() {
+        let info = h100();
+        // decode8: 128 KiB of x, one block of 16 warps per SM, a 6-deep ring (16 KiB a slot).
+        let d8 = choose(&info, 8, 4096, 4096);
+        assert_eq!(
+            d8,
+            Core::Gemv {
+                rows_per_group: 8,
+                threads: 512,
+                blocks: 132,
+                smem_bytes: (128 + 6 * 16) << 10,
+            }
+        );
+        // decode1: two blocks per SM, each 16 KiB of x and an 8-deep ring (8 KiB a slot).
+        let d1 = choose(&info, 1, 4096, 4096);
+        assert_eq!(
+            d1,
+            Core::Gemv {
+                rows_per_group: 1,
+                threads: 512,
+                blocks: 264,
+                smem_bytes: (16 + 8 * 8) << 10,
+            }
+        );
+        for core in [d8, d1] {
+            let Core::Gemv { smem_bytes, .. } = core else {
+                unreachable!()
+            };
+            assert!(smem_bytes + SMEM_MARGIN <= info.smem_optin);
+        }
+        // H % 4 != 0: no ring, x alone.
+        let Core::Gemv { smem_bytes, .. } = choose(&info, 3, 7, 3000) else {
+            panic!("GEMV expected")
+        };
+        assert_eq!(smem_bytes, 4 * 7 * 4);
+    }
+
+    #[test]
+    fn short_tiny_rows_use_the_register_kernel() {
+        let info = h100();
+        assert_eq!(
+            choose(&info, 16, 8, 16),
+            Core::Tiny {
+                row_lanes: 1,
+                smem_bytes: (16 * 8 + 16 * 8) * 4,
+                blocks: 1,
+            }
+        );
+        let Core::Tiny {
+            row_lanes, blocks, ..
+        } = choose(&info, 64, 16, 64)
+        else {
+            panic!("tiny expected")
+        };
+        assert_eq!((row_lanes, blocks), (1, 16));
+        let Core::Tiny { row_lanes, .. } = choose(&info, 12, 30, 40) else {
+            panic!("tiny expected")
+        };
+        assert_eq!(row_lanes, 8);
+    }
 }

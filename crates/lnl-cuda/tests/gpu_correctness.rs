@@ -14,14 +14,18 @@ fn fixed_shapes_cover_every_path() {
         return;
     };
     let shapes: &[(usize, usize, usize)] = &[
-        (1, 1, 1),         // tiny, 8-lane row groups
-        (1, 3, 5),         // tiny
+        (1, 1, 1),         // tiny, fused from registers
+        (1, 3, 5),         // tiny, registers, scalar loads
         (16, 8, 16),       // the seed shape: tiny, one launch fused
+        (64, 16, 64),      // tiny, registers, 16 blocks
+        (50, 13, 100),     // tiny, registers, 20 blocks, H % 4 != 0
         (12, 30, 40),      // tiny, 8-lane groups, H % 4 != 0
         (7, 200, 30),      // tiny, 32-lane groups
+        (1, 4100, 33),     // GEMV R=1, last W chunk one lane wide
         (2, 4096, 257),    // GEMV R=2
         (3, 7, 3000),      // GEMV R=4, scalar (H % 4 != 0)
-        (5, 1000, 999),    // GEMV R=8, odd O
+        (3, 1024, 777),    // GEMV R=4, W ring
+        (5, 1000, 999),    // GEMV R=8, odd O, partial last W chunk
         (8, 4096, 4096),   // decode shape
         (40, 100, 300),    // GEMV, five row groups
         (65, 64, 200),     // GEMM (rows > 64), vec

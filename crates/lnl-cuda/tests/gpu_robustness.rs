@@ -35,9 +35,12 @@ fn adversarial_rows_on_every_path() {
     let Some(p) = common::provider_or_skip() else {
         return;
     };
-    // (H, O, extra plain rows): GEMV R=8 twice (9 rows -> 2 groups), GEMM vec, GEMM scalar.
+    // (H, O, extra plain rows): tiny (registers, vec and scalar; 8-lane groups), GEMV R=8
+    // twice (9 rows -> 2 groups), GEMM vec, GEMM scalar.
     for (i, &(h, o, extra)) in [
-        (64usize, 48usize, 0usize),
+        (8usize, 40usize, 0usize),
+        (13, 20, 0),
+        (64, 48, 0),
         (256, 2000, 0),
         (4096, 300, 70),
         (1030, 260, 100),
