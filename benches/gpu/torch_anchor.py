@@ -3,7 +3,9 @@
 
 F.layer_norm + F.linear (eager), bare F.linear, and F.layer_norm alone, f32 with TF32 off,
 per call (CUDA events around one call, synchronised each time) and as CUDA-graph replays (20 calls
-captured, replayed; per call). Median of many runs. Also the ceilings of the machine, measured in
+captured, replayed; per call). Median of many runs. Consecutive calls use different weight sets
+(together at least twice the L2 cache), as cuda_bench does, so every call reads its weights from
+HBM; `graph_same_weights_us` is the graph replay with one weight set. Also the ceilings of the machine, measured in
 the same run: read bandwidth (sum over 2 GiB), device-to-device copy (bytes read + written), and
 fp32 SGEMM 8192^3 (cuBLAS, no TF32).
 
@@ -32,39 +34,23 @@ def reps_for(one_s, budget_s, lo, hi):
     return int(max(lo, min(hi, budget_s / max(one_s, 1e-7))))
 
 
-def time_fn(fn):
-    """(per-call median us, graph-replay median us per call, runs, replays)."""
+def graph_time(fns, one):
+    """Median per-call time of GRAPH_CALLS calls (call i runs fns[i % len(fns)]), replayed."""
     s = torch.cuda.current_stream()
-    for _ in range(5):
-        fn()
-    torch.cuda.synchronize()
-    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    e0.record()
-    fn()
-    e1.record()
-    e1.synchronize()
-    one = e0.elapsed_time(e1) / 1e3
-    n = reps_for(one, 0.6, 15, 2000)
-    per_call = []
-    for _ in range(n):
-        e0.record()
-        fn()
-        e1.record()
-        e1.synchronize()
-        per_call.append(e0.elapsed_time(e1) * 1e3)
     g = torch.cuda.CUDAGraph()
     side = torch.cuda.Stream()
     side.wait_stream(s)
     with torch.cuda.stream(side):
-        for _ in range(3):
-            fn()
+        for i in range(3):
+            fns[i % len(fns)]()
     s.wait_stream(side)
     with torch.cuda.graph(g):
-        for _ in range(GRAPH_CALLS):
-            fn()
+        for i in range(GRAPH_CALLS):
+            fns[i % len(fns)]()
     for _ in range(3):
         g.replay()
     torch.cuda.synchronize()
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     m = reps_for(one * GRAPH_CALLS, 0.6, 10, 500)
     replays = []
     for _ in range(m):
@@ -73,7 +59,32 @@ def time_fn(fn):
         e1.record()
         e1.synchronize()
         replays.append(e0.elapsed_time(e1) * 1e3 / GRAPH_CALLS)
-    return statistics.median(per_call), statistics.median(replays), n, m
+    return statistics.median(replays), m
+
+
+def time_fns(fns):
+    """Per-call median us, graph-replay median us per call (both rotating over fns), graph with
+    fns[0] alone, runs, replays."""
+    for i in range(max(5, len(fns))):
+        fns[i % len(fns)]()
+    torch.cuda.synchronize()
+    e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    e0.record()
+    fns[0]()
+    e1.record()
+    e1.synchronize()
+    one = e0.elapsed_time(e1) / 1e3
+    n = reps_for(one, 0.6, 15, 2000)
+    per_call = []
+    for i in range(n):
+        e0.record()
+        fns[i % len(fns)]()
+        e1.record()
+        e1.synchronize()
+        per_call.append(e0.elapsed_time(e1) * 1e3)
+    graph, m = graph_time(fns, one)
+    same, _ = graph_time(fns[:1], one)
+    return statistics.median(per_call), graph, same, n, m
 
 
 def ceilings():
@@ -118,6 +129,9 @@ def main():
     torch.set_float32_matmul_precision("highest")
     want = set(args.shapes.split(",")) if args.shapes else None
     out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "shapes": []}
+    props = torch.cuda.get_device_properties(0)
+    l2 = getattr(props, "L2_cache_size", 50 * 1024 * 1024)
+    out["l2_bytes"] = l2
     out["ceilings"] = ceilings()
     print("ceilings:", out["ceilings"], flush=True)
     for name, rows, h, o in SUITE:
@@ -125,18 +139,23 @@ def main():
             continue
         g = torch.Generator(device="cuda").manual_seed(1)
         x = torch.randn(rows, h, device="cuda", generator=g)
-        w = torch.randn(o, h, device="cuda", generator=g) / h**0.5
-        b = 0.1 * torch.randn(o, device="cuda", generator=g)
-        gamma = 1 + 0.1 * torch.randn(h, device="cuda", generator=g)
-        beta = 0.1 * torch.randn(h, device="cuda", generator=g)
+        k = max(1, min(GRAPH_CALLS, -(-2 * l2 // (4 * h * o))))
+        sets = []
+        for _ in range(k):
+            w = torch.randn(o, h, device="cuda", generator=g) / h**0.5
+            b = 0.1 * torch.randn(o, device="cuda", generator=g)
+            gamma = 1 + 0.1 * torch.randn(h, device="cuda", generator=g)
+            beta = 0.1 * torch.randn(h, device="cuda", generator=g)
+            sets.append((w, b, gamma, beta))
         outs = {}
-        for label, fn in [
-            ("eager_ln_linear", lambda: F.linear(F.layer_norm(x, (h,), gamma, beta, 1e-5), w, b)),
-            ("bare_linear", lambda: F.linear(x, w, b)),
-            ("ln_alone", lambda: F.layer_norm(x, (h,), gamma, beta, 1e-5)),
+        for label, make in [
+            ("eager_ln_linear", lambda w, b, gm, bt: lambda: F.linear(F.layer_norm(x, (h,), gm, bt, 1e-5), w, b)),
+            ("bare_linear", lambda w, b, gm, bt: lambda: F.linear(x, w, b)),
+            ("ln_alone", lambda w, b, gm, bt: lambda: F.layer_norm(x, (h,), gm, bt, 1e-5)),
         ]:
-            c, gr, n, m = time_fn(fn)
-            outs[label] = {"per_call_us": c, "graph_us": gr, "per_call_runs": n, "graph_runs": m}
+            c, gr, same, n, m = time_fns([make(*st) for st in sets])
+            outs[label] = {"per_call_us": c, "graph_us": gr, "graph_same_weights_us": same,
+                           "per_call_runs": n, "graph_runs": m, "weight_sets": k}
         out["shapes"].append({"name": name, "rows": rows, "hidden": h, "out": o, **outs})
         print(name, {k: (round(v["per_call_us"], 2), round(v["graph_us"], 2)) for k, v in outs.items()}, flush=True)
     if args.json:

@@ -1,14 +1,18 @@
 //! Times the CUDA provider, device-resident, with CUDA events: unfused and fused on the shape
 //! suite, per call (events around one call, synchronised each time) and in CUDA-graph replay
 //! (20 calls captured, replayed; per call). Median of many runs. Prints a table, and JSON
-//! with `--json PATH`. `--dump-source PATH` writes the NVRTC module source (for nvcc's resource
+//! with `--json PATH`. Consecutive calls use different layers (weight sets that together are at
+//! least twice the L2 cache), so every call reads its weights from HBM as in a model;
+//! `graph_same_weights_us` is the graph replay with one layer, where W stays partly in L2. `--dump-source PATH` writes the NVRTC module source (for nvcc's resource
 //! report on a machine that has nvcc).
 //!
 //!     cargo run --release -p lnl-cuda --example cuda_bench -- [--shapes decode1,seed] [--json out.json]
 
 use std::time::Instant;
 
-use cudarc::driver::sys::{CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode};
+use cudarc::driver::sys::{
+    CUdevice_attribute, CUevent_flags, CUgraphInstantiate_flags, CUstreamCaptureMode,
+};
 use cudarc::driver::CudaSlice;
 use lnl_core::shapes::{SuiteShape, SUITE};
 use lnl_core::testdata::{normal_vec, random_params};
@@ -20,6 +24,7 @@ const GRAPH_CALLS: usize = 20;
 struct Timing {
     per_call_us: f64,
     graph_us: f64,
+    graph_same_weights_us: f64,
     per_call_runs: usize,
     graph_runs: usize,
     launches: Vec<String>,
@@ -53,51 +58,64 @@ fn quick() -> bool {
     std::env::args().any(|a| a == "--quick")
 }
 
-fn time_layer(
-    layer: &CudaLayer,
+/// Layers sharing one shape, used in turn, so that each call finds its weights evicted from L2 by
+/// the calls between (as in a model, where the other layers' weights pass through L2 before this
+/// one runs again). With one layer, `W` (64 MiB at decode, L2 50 MiB on an H100) is partly
+/// L2-resident across back-to-back calls and a decode call reads less than all of `W` from HBM.
+struct Rotation<'a> {
+    layers: &'a [CudaLayer],
+}
+
+impl Rotation<'_> {
+    /// Queues call `i` (on layer `i mod K`'s stream, after call `i - 1` on the previous stream:
+    /// in graph capture this makes one chain across the streams).
+    fn call(
+        &self,
+        i: usize,
+        x: &CudaSlice<f32>,
+        rows: usize,
+        y: &mut CudaSlice<f32>,
+    ) -> Result<()> {
+        let k = self.layers.len();
+        let (cur, prev) = (&self.layers[i % k], &self.layers[(i + k - 1) % k]);
+        if k > 1 {
+            cur.stream().join(prev.stream()).map_err(err)?;
+        }
+        cur.forward_device(x, rows, y)
+    }
+    /// The stream call `i` runs on.
+    fn stream(&self, i: usize) -> &std::sync::Arc<cudarc::driver::CudaStream> {
+        self.layers[i % self.layers.len()].stream()
+    }
+}
+
+/// Median per-call time of `calls` captured calls (starting at call 0), replayed.
+fn graph_time(
+    rot: &Rotation<'_>,
     x: &CudaSlice<f32>,
     rows: usize,
     y: &mut CudaSlice<f32>,
-) -> Result<Timing> {
-    let stream = layer.stream().clone();
-    let ctx = layer.context().clone();
-    layer.prepare(rows)?;
+    one: f64,
+) -> Result<(f64, usize)> {
+    let ctx = rot.layers[0].context().clone();
     let ev = || {
         ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
             .map_err(err)
     };
     let (e0, e1) = (ev()?, ev()?);
-    // Warm-up (module already loaded at build; this warms clocks, caches, TLBs).
-    let t = Instant::now();
-    let warm = if quick() { 1 } else { 5 };
-    for _ in 0..warm {
-        layer.forward_device(x, rows, y)?;
-    }
-    layer.sync()?;
-    let one = t.elapsed().as_secs_f64() / warm as f64;
-
-    let n = if quick() {
-        3
-    } else {
-        reps_for(one, 0.6, 15, 2000)
-    };
-    let mut per_call = Vec::with_capacity(n);
-    for _ in 0..n {
-        e0.record(&stream).map_err(err)?;
-        layer.forward_device(x, rows, y)?;
-        e1.record(&stream).map_err(err)?;
-        e1.synchronize().map_err(err)?;
-        per_call.push(e0.elapsed_ms(&e1).map_err(err)? as f64 * 1e3);
-    }
-
-    stream
+    let origin = rot.stream(0).clone();
+    // Capture starts on call 0's stream; the last call's stream joins it again before the end.
+    origin
         .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
         .map_err(err)?;
     let mut captured = Ok(());
-    for _ in 0..GRAPH_CALLS {
-        captured = captured.and_then(|_| layer.forward_device(x, rows, y));
+    for i in 0..GRAPH_CALLS {
+        captured = captured.and_then(|_| rot.call(i, x, rows, y));
     }
-    let graph = stream
+    if rot.layers.len() > 1 {
+        captured = captured.and_then(|_| origin.join(rot.stream(GRAPH_CALLS - 1)).map_err(err));
+    }
+    let graph = origin
         .end_capture(CUgraphInstantiate_flags(0))
         .map_err(err)?;
     captured?;
@@ -106,7 +124,7 @@ fn time_layer(
     for _ in 0..3 {
         graph.launch().map_err(err)?;
     }
-    layer.sync()?;
+    origin.synchronize().map_err(err)?;
     let m = if quick() {
         2
     } else {
@@ -114,38 +132,112 @@ fn time_layer(
     };
     let mut replays = Vec::with_capacity(m);
     for _ in 0..m {
-        e0.record(&stream).map_err(err)?;
+        e0.record(&origin).map_err(err)?;
         graph.launch().map_err(err)?;
-        e1.record(&stream).map_err(err)?;
+        e1.record(&origin).map_err(err)?;
         e1.synchronize().map_err(err)?;
         replays.push(e0.elapsed_ms(&e1).map_err(err)? as f64 * 1e3 / GRAPH_CALLS as f64);
     }
+    Ok((median(replays), m))
+}
+
+fn time_layers(
+    layers: &[CudaLayer],
+    x: &CudaSlice<f32>,
+    rows: usize,
+    y: &mut CudaSlice<f32>,
+) -> Result<Timing> {
+    let rot = Rotation { layers };
+    let ctx = layers[0].context().clone();
+    for l in layers {
+        l.prepare(rows)?;
+    }
+    let ev = || {
+        ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
+            .map_err(err)
+    };
+    let (e0, e1) = (ev()?, ev()?);
+    // Warm-up (module already loaded at build; this warms clocks, caches, TLBs).
+    let t = Instant::now();
+    let warm = if quick() { 1 } else { 5 }.max(layers.len());
+    for i in 0..warm {
+        rot.call(i, x, rows, y)?;
+    }
+    for l in layers {
+        l.sync()?;
+    }
+    let one = t.elapsed().as_secs_f64() / warm as f64;
+
+    let n = if quick() {
+        3
+    } else {
+        reps_for(one, 0.6, 15, 2000)
+    };
+    let mut per_call = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = rot.stream(i);
+        e0.record(s).map_err(err)?;
+        rot.call(i, x, rows, y)?;
+        e1.record(s).map_err(err)?;
+        e1.synchronize().map_err(err)?;
+        per_call.push(e0.elapsed_ms(&e1).map_err(err)? as f64 * 1e3);
+    }
+    let (graph_us, m) = graph_time(&rot, x, rows, y, one)?;
+    let (graph_same_weights_us, _) = graph_time(
+        &Rotation {
+            layers: &layers[..1],
+        },
+        x,
+        rows,
+        y,
+        one,
+    )?;
     Ok(Timing {
         per_call_us: median(per_call),
-        graph_us: median(replays),
+        graph_us,
+        graph_same_weights_us,
         per_call_runs: n,
         graph_runs: m,
-        launches: layer.launches(rows),
+        launches: layers[0].launches(rows),
     })
 }
 
-fn bench_shape(p: &CudaProvider, s: &SuiteShape) -> Result<serde_json::Value> {
-    let params = random_params(s.hidden, s.out, 1e-5, 42);
+/// Layers in the rotation: enough that their weights together are at least twice the L2 cache
+/// (at most `GRAPH_CALLS`).
+fn rotation_len(l2_bytes: usize, weight_bytes: usize) -> usize {
+    (2 * l2_bytes)
+        .div_ceil(weight_bytes.max(1))
+        .clamp(1, GRAPH_CALLS)
+}
+
+fn bench_shape(p: &CudaProvider, s: &SuiteShape, l2_bytes: usize) -> Result<serde_json::Value> {
+    let k = rotation_len(l2_bytes, 4 * s.hidden * s.out);
     let mut out = serde_json::Map::new();
     let mut results: Vec<Vec<f32>> = Vec::new();
     for strategy in Strategy::ALL {
-        let layer = p.build_layer(&params, strategy)?;
-        let x = layer.upload(&normal_vec(s.rows * s.hidden, 43))?;
-        let mut y = layer.alloc_zeros(s.rows * s.out)?;
-        let t = time_layer(&layer, &x, s.rows, &mut y)?;
+        let layers = (0..k)
+            .map(|i| {
+                p.build_layer(
+                    &random_params(s.hidden, s.out, 1e-5, 42 + i as u64),
+                    strategy,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let x = layers[0].upload(&normal_vec(s.rows * s.hidden, 43))?;
+        let mut y = layers[0].alloc_zeros(s.rows * s.out)?;
+        let t = time_layers(&layers, &x, s.rows, &mut y)?;
+        // The last call ran on the last layer of the rotation: recompute with layer 0 to compare.
+        layers[0].forward_device(&x, s.rows, &mut y)?;
         let mut host = vec![0.0; s.rows * s.out];
-        layer.download(&y, &mut host)?;
+        layers[0].download(&y, &mut host)?;
         results.push(host);
         out.insert(
             strategy.name().into(),
             serde_json::json!({
                 "per_call_us": t.per_call_us,
                 "graph_us": t.graph_us,
+                "graph_same_weights_us": t.graph_same_weights_us,
+                "weight_sets": k,
                 "per_call_runs": t.per_call_runs,
                 "graph_runs": t.graph_runs,
                 "launches": t.launches,
@@ -197,7 +289,13 @@ fn main() {
                 .is_none_or(|f| f.iter().any(|n| n == s.name))
         })
         .collect();
-    println!("device: {desc}");
+    let l2_bytes = cudarc::driver::CudaContext::new(0)
+        .and_then(|c| c.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE))
+        .map_or(0, |v| v.max(0) as usize);
+    println!(
+        "device: {desc}; L2 {} MiB: weights rotate over sets of at least 2x L2",
+        l2_bytes >> 20
+    );
     println!(
         "{:<10} {:>6} {:>5} {:>6} | {:>12} {:>12} | {:>12} {:>12} | {:>9}  launches (fused)",
         "shape",
@@ -212,7 +310,7 @@ fn main() {
     );
     let mut all = Vec::new();
     for s in shapes {
-        match bench_shape(&p, s) {
+        match bench_shape(&p, s, l2_bytes) {
             Ok(v) => {
                 let g = |st: &str, k: &str| v[st][k].as_f64().unwrap_or(f64::NAN);
                 println!(
