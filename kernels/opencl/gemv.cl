@@ -160,6 +160,10 @@ inline void gemv_finish_stats(const float2 sq[V_STAGE], uint rows, uint k_len, f
     uint s = 1;
     while (2 * s < V_KC4)
         s <<= 1;
+    // Not unrolled: unrolled, the levels' local addresses were hoisted out of the round loop and
+    // held in registers (clang to PTX: 142 registers instead of 110, too many for two 256-wide
+    // work-groups per compute unit).
+#pragma unroll 1
     for (; s > 0; s >>= 1) {
 #pragma unroll
         for (uint i = 0; i < V_STAGE; ++i) {
