@@ -199,8 +199,11 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
     // the group: the barriers below are uniform.
     uint o_first = (g * n_groups + get_group_id(0)) * GEMV_OPT;
 
+    // The first round's first W step and x chunk: in flight during the mean pass (fused).
     float4 wv[GEMV_U][GEMV_OPT];
     gemv_load_w(w, n_len, k_len, o_first, lane * 4, vec, wv);
+    float4 xr[V_STAGE];
+    gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
 
     if (fused) {
         // The first statistics pass, the mean, one segment of the work-group per row (a power of
@@ -230,8 +233,6 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
             for (uint j = 0; j < GEMV_OPT; ++j)
                 acc[r][j] = 0.0f;
 
-        float4 xr[V_STAGE];
-        gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
         const bool squares = t0 == 0; // uniform over the work-group
         gemv_store_x(fused, xr, rows, 0, k_len, st, buf, squares, sq);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -316,8 +317,10 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
         }
         barrier(CLK_LOCAL_MEM_FENCE); // the next round's staging overwrites the buffer
 
+        // The next round's first W step and x chunk (past the last round: discarded loads).
         o_first += GEMV_OG * n_groups * GEMV_OPT;
         gemv_load_w(w, n_len, k_len, o_first, lane * 4, vec, wv);
+        gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
     }
 }
 
