@@ -1,7 +1,9 @@
 // Decode GEMV for few rows: y[M, N] = A[M, K] . W[N, K]^T + bias[N], M <= a few row blocks.
-// Unfused: A = xhat. Fused: A = x, standardised as it is staged into local memory, with the
-// block's row statistics computed here first (one launch in all; gamma and beta are folded into
-// W and the bias at build time).
+// Unfused: A = xhat. Fused: A = x, centred (x - mean) as it is staged into local memory, the
+// sum of squared residuals accumulated from the same staged values (the statistics' second
+// pass, first round only), rstd applied to each output's sum in the epilogue: y = rstd *
+// sum_k W'[o,k] (x[k] - mean) + c. Only the mean is computed before the first chunk. One launch
+// in all; gamma and beta are folded into W and the bias at build time.
 //
 // Memory-bound on W (64 MiB at 4096^2), so the design is about W bytes in flight on every
 // compute unit:
@@ -12,9 +14,8 @@
 //   loaded before the current step's FMAs (register double buffering, across chunk barriers).
 // - x is staged once per work-group and row block, GEMV_KC columns of the GEMV_R rows at a time,
 //   into two local buffers: chunk c + 1 is loaded into registers while chunk c is consumed and
-//   stored (standardised, when fused) after it, so one barrier per chunk and no exposed latency.
-//   The statistics prologue (fused) reads x from global memory while the first W loads are in
-//   flight. Local memory stays within the 48 KiB that NVIDIA's OpenCL allows a work-group.
+//   stored (centred, when fused) after it, so one barrier per chunk and no exposed latency.
+//   The mean prologue (fused) reads x from global memory while the first W loads are in flight. Local memory stays within the 48 KiB that NVIDIA's OpenCL allows a work-group.
 // The GEMV_KT partial sums of each output are combined in a fixed order through local memory,
 // GEMV_RR rows per round: deterministic, and independent of the grid size.
 // Compile-time: GEMV_KT, GEMV_OG (powers of two), GEMV_OPT, GEMV_R <= GEMV_KT * GEMV_OG,
@@ -36,8 +37,8 @@
 
 #if GEMV_NV
 // NVIDIA only (inline PTX; the host sets GEMV_NV only on NVIDIA's platform). W is read exactly
-// once, so its loads do not allocate in L1, which keeps x there for the statistics' second pass
-// and the staging.
+// once, so its loads do not allocate in L1, which keeps x there for the staging after the mean
+// pass.
 inline float4 gemv_ldg_w(const __global float *p)
 {
     float4 v;
@@ -107,11 +108,15 @@ inline void gemv_fetch_x(const __global float *a, uint m_len, uint k_len, uint r
     }
 }
 
-// Stores the staged slots into `xs`, standardised when fused (the fusion). Columns past H and
-// rows past the block's last are stored as zeros, so that they add exactly nothing (W is zero
-// there too) whatever the row's statistics.
+// Stores the staged slots into `xs`, centred (x - mean) when fused: the fusion, with rstd
+// applied in the epilogue. Columns past H and rows past the block's last are stored as zeros,
+// so that they add exactly nothing (W is zero there too) whatever the row's statistics. When
+// `squares` is set (fused, first round), the stored residuals' squares are added to `sq`, this
+// work-item's per-slot share of the rows' second statistics pass (a slot's row is the same in
+// every chunk).
 inline void gemv_store_x(const bool fused, const float4 xr[V_STAGE], uint rows, uint kc0,
-                         uint k_len, __local const float2 *st, __local float4 *xs)
+                         uint k_len, __local const float2 *st, __local float4 *xs,
+                         const bool squares, float2 sq[V_STAGE])
 {
     const uint tid = get_local_id(0);
 #pragma unroll
@@ -122,16 +127,58 @@ inline void gemv_store_x(const bool fused, const float4 xr[V_STAGE], uint rows, 
             const uint k = kc0 + 4 * (idx % V_KC4);
             float4 v = (float4)(0.0f);
             if (r < rows && k < k_len) {
-                v = stage_a(xr[i], fused, fused ? st[r] : (float2)(0.0f));
+                v = fused ? xr[i] - st[r].x : xr[i];
                 if (k + 4 > k_len) {
                     v.y = k + 1 < k_len ? v.y : 0.0f;
                     v.z = k + 2 < k_len ? v.z : 0.0f;
                     v.w = 0.0f;
                 }
             }
+            if (fused && squares)
+                sq[i] += squares4(v);
             xs[idx] = v;
         }
     }
+}
+
+// After the first round's last chunk (fused): the rows' sums of squared residuals from the
+// work-items' per-slot shares, a fixed-shape tree per row over its V_KC4 slots in local memory
+// (the same bits on every run), then rstd into st[r].y. `buf` must be free; on return it is
+// free again and st is complete (barriers inside: every work-item calls this).
+inline void gemv_finish_stats(const float2 sq[V_STAGE], uint rows, uint k_len, float eps,
+                              __local float4 *buf, __local float2 *st)
+{
+    const uint tid = get_local_id(0);
+    __local float2 *part = (__local float2 *)buf;
+#pragma unroll
+    for (uint i = 0; i < V_STAGE; ++i) {
+        const uint idx = tid + i * V_NT;
+        if (idx < V_XS4)
+            part[idx] = sq[i];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint s = 1;
+    while (2 * s < V_KC4)
+        s <<= 1;
+    // Not unrolled: unrolled, the levels' local addresses were hoisted out of the round loop and
+    // held in registers (clang to PTX: 142 registers instead of 110, too many for two 256-wide
+    // work-groups per compute unit).
+#pragma unroll 1
+    for (; s > 0; s >>= 1) {
+#pragma unroll
+        for (uint i = 0; i < V_STAGE; ++i) {
+            const uint idx = tid + i * V_NT;
+            const uint j = idx % V_KC4;
+            if (idx < V_XS4 && j < s && j + s < V_KC4)
+                part[idx] += part[idx + s];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (tid < rows) {
+        const float2 m = part[tid * V_KC4];
+        st[tid].y = row_rstd(st[tid].x, m.x, m.y, k_len, eps);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE); // st is written; part is read
 }
 
 inline void gemv_body(const bool fused, const __global float *a, float eps,
@@ -152,11 +199,15 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
     // the group: the barriers below are uniform.
     uint o_first = (g * n_groups + get_group_id(0)) * GEMV_OPT;
 
+    // The first round's first W step and x chunk: in flight during the mean pass (fused).
     float4 wv[GEMV_U][GEMV_OPT];
     gemv_load_w(w, n_len, k_len, o_first, lane * 4, vec, wv);
+    float4 xr[V_STAGE];
+    gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
 
     if (fused) {
-        // One segment of the work-group per row: a power of two >= rows segments.
+        // The first statistics pass, the mean, one segment of the work-group per row (a power of
+        // two >= rows segments). The second pass is fused into the first round's staging.
         uint p = 1;
         while (p < rows)
             p <<= 1;
@@ -164,11 +215,15 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
         const uint r = tid / seg;
         const bool live = r < rows;
         const __global float *row = a + (size_t)(r0 + (live ? r : 0)) * k_len;
-        const float2 rs = seg_row_stats(row, live, k_len, eps, (__local float *)buf, seg);
+        const float mean = seg_row_mean(row, live, k_len, (__local float *)buf, seg);
         if (live && (tid & (seg - 1)) == 0)
-            st[r] = rs;
+            st[r] = (float2)(mean, 0.0f);
         barrier(CLK_LOCAL_MEM_FENCE); // st is written; the statistics scratch is free again
     }
+    float2 sq[V_STAGE];
+#pragma unroll
+    for (uint i = 0; i < V_STAGE; ++i)
+        sq[i] = (float2)(0.0f);
 
     for (uint t0 = 0; t0 < n_tasks; t0 += GEMV_OG * n_groups) {
         float acc[GEMV_R][GEMV_OPT];
@@ -178,9 +233,8 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
             for (uint j = 0; j < GEMV_OPT; ++j)
                 acc[r][j] = 0.0f;
 
-        float4 xr[V_STAGE];
-        gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
-        gemv_store_x(fused, xr, rows, 0, k_len, st, buf);
+        const bool squares = t0 == 0; // uniform over the work-group
+        gemv_store_x(fused, xr, rows, 0, k_len, st, buf, squares, sq);
         barrier(CLK_LOCAL_MEM_FENCE);
 
         for (uint c = 0; c < n_chunks; ++c) {
@@ -225,9 +279,11 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
             // The other buffer was last read in chunk c - 1, before the previous barrier.
             if (c + 1 < n_chunks)
                 gemv_store_x(fused, xr, rows, kc0 + GEMV_KC, k_len, st,
-                             buf + ((c + 1) & 1) * V_XS4);
+                             buf + ((c + 1) & 1) * V_XS4, squares, sq);
             barrier(CLK_LOCAL_MEM_FENCE);
         }
+        if (fused && squares)
+            gemv_finish_stats(sq, rows, k_len, eps, buf, st);
 
         // Combine the GEMV_KT partial sums of each (row, output), GEMV_RR rows per round.
         // Slot-major with stride KT + 1: neither the writers (consecutive lanes) nor the readers
@@ -254,14 +310,17 @@ inline void gemv_body(const bool fused, const __global float *a, float eps,
                     float t = 0.0f;
                     for (uint l = 0; l < GEMV_KT; ++l)
                         t += p[l];
-                    y[(size_t)(r0 + r) * n_len + o] = t + bias[o];
+                    // Fused: the products were of centred x; rstd scales the whole sum.
+                    y[(size_t)(r0 + r) * n_len + o] = (fused ? t * st[r].y : t) + bias[o];
                 }
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE); // the next round's staging overwrites the buffer
 
+        // The next round's first W step and x chunk (past the last round: discarded loads).
         o_first += GEMV_OG * n_groups * GEMV_OPT;
         gemv_load_w(w, n_len, k_len, o_first, lane * 4, vec, wv);
+        gemv_fetch_x(a, m_len, k_len, r0, rows, 0, vec, xr);
     }
 }
 

@@ -50,6 +50,16 @@ inline float seg_sum(const __global float *row, uint h, uint i, uint seg)
     return acc;
 }
 
+// (sum d^2, sum (d * STATS_SCALE)^2) of four residuals d = x - mean: the second pass's term,
+// shared with the fused GEMV, which accumulates it while staging centred x.
+inline float2 squares4(float4 d)
+{
+    const float4 q = d * d;
+    const float4 ds = d * STATS_SCALE;
+    const float4 qs = ds * ds;
+    return (float2)((q.x + q.y) + (q.z + q.w), (qs.x + qs.y) + (qs.z + qs.w));
+}
+
 // This work-item's share of (sum (x - mean)^2, sum ((x - mean) * STATS_SCALE)^2).
 inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, float mean)
 {
@@ -57,14 +67,8 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
     if ((h & 3u) == 0) {
         const __global float4 *r4 = (const __global float4 *)row;
 #pragma unroll 8
-        for (uint j = i; j < h / 4; j += seg) {
-            const float4 d = r4[j] - mean;
-            const float4 q = d * d;
-            const float4 ds = d * STATS_SCALE;
-            const float4 qs = ds * ds;
-            acc.x += (q.x + q.y) + (q.z + q.w);
-            acc.y += (qs.x + qs.y) + (qs.z + qs.w);
-        }
+        for (uint j = i; j < h / 4; j += seg)
+            acc += squares4(r4[j] - mean);
     } else {
         for (uint j = i; j < h; j += seg) {
             const float d = row[j] - mean;
@@ -76,22 +80,36 @@ inline float2 seg_squares(const __global float *row, uint h, uint i, uint seg, f
     return acc;
 }
 
-// (mean, rstd) of `row` for the work-items of this segment; `live` is false for segments
-// without a row (they still take part in the barriers; their result is meaningless).
+// rstd from the mean and the second pass's sums over the h elements (m2, m2s): the recipe above.
+inline float row_rstd(float mean, float m2, float m2s, uint h, float eps)
+{
+    const float fh = (float)h;
+    if (isfinite(m2) || !isfinite(mean))
+        return 1.0f / sqrt(m2 / fh + eps);
+    if (!isfinite(m2s))
+        return NAN;
+    return STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE));
+}
+
+// The first pass alone: the mean of `row` for the work-items of this segment; `live` is false for
+// segments without a row (they still take part in the barriers; their result is meaningless).
+inline float seg_row_mean(const __global float *row, bool live, uint h, __local float *scratch,
+                          uint seg)
+{
+    const uint i = get_local_id(0) & (seg - 1);
+    return seg_reduce_sum(live ? seg_sum(row, h, i, seg) : 0.0f, scratch, seg) / (float)h;
+}
+
+// (mean, rstd) of `row` for the work-items of this segment (`live` as above).
 inline float2 seg_row_stats(const __global float *row, bool live, uint h, float eps,
                             __local float *scratch, uint seg)
 {
     const uint i = get_local_id(0) & (seg - 1);
-    const float fh = (float)h;
-    const float mean = seg_reduce_sum(live ? seg_sum(row, h, i, seg) : 0.0f, scratch, seg) / fh;
+    const float mean = seg_row_mean(row, live, h, scratch, seg);
     const float2 part = live ? seg_squares(row, h, i, seg, mean) : (float2)(0.0f);
     const float m2 = seg_reduce_sum(part.x, scratch, seg);
     const float m2s = seg_reduce_sum(part.y, scratch, seg);
-    if (isfinite(m2) || !isfinite(mean))
-        return (float2)(mean, 1.0f / sqrt(m2 / fh + eps));
-    if (!isfinite(m2s))
-        return (float2)(mean, NAN);
-    return (float2)(mean, STATS_SCALE / sqrt(m2s / fh + eps * (STATS_SCALE * STATS_SCALE)));
+    return (float2)(mean, row_rstd(mean, m2, m2s, h, eps));
 }
 
 // The fused GEMM's pre-pass: (mean, rstd) per row, 8 bytes per row. One work-group per row.

@@ -71,8 +71,9 @@ impl GemvTiles {
     pub fn step(&self) -> usize {
         4 * self.kt * self.u
     }
-    /// One local buffer serves the statistics scratch, the two staged x chunks, then the
-    /// partial-sum exchange (float4 elements, as the kernel's V_BUF4); plus the rows' (mean, rstd).
+    /// One local buffer serves the mean's scratch, the two staged x chunks, the squared
+    /// residuals' per-slot partials (half a chunk buffer), then the partial-sum exchange (float4
+    /// elements, as the kernel's V_BUF4); plus the rows' (mean, rstd).
     pub fn local_bytes(&self) -> usize {
         let xs4 = 2 * self.r * self.kc / 4;
         let red4 = (self.rr * self.outputs() * (self.kt + 1)).div_ceil(4);

@@ -4,11 +4,13 @@
 //! Unfused: `layernorm` writes xhat `[rows, H]`, then the GEMM (or, for few rows, the GEMV)
 //! reads it; bias in the epilogue. Fused: gamma and beta are folded into the weights when the
 //! layer is built (W' = W diag(gamma) rounded once to f32; c = W beta + b summed in f64), so the
-//! kernels only standardise x, (x - mean) * rstd, as they stage it, and add c in the epilogue;
-//! xhat never exists in global memory. Many rows: `row_stats` (8 bytes per row) then the GEMM
-//! standardising x tiles on their way into local memory. Few rows: one GEMV launch that computes
-//! its rows' statistics itself. Both strategies run the same GEMM/GEMV source; they differ only
-//! in the staging step (kernels/opencl/staging.cl).
+//! kernels only standardise x, (x - mean) * rstd, and add c in the epilogue; xhat never exists
+//! in global memory. Many rows: `row_stats` (8 bytes per row) then the GEMM standardising x
+//! tiles on their way into local memory. Few rows: one GEMV launch that computes its rows'
+//! statistics itself: the mean first, then x centred as it is staged, the sum of squared
+//! residuals taken from the staged values, rstd applied to each output's sum in the epilogue.
+//! Both strategies run the same GEMM/GEMV source; they differ only in the staging step and the
+//! epilogue (kernels/opencl/staging.cl, gemv.cl).
 
 use crate::config::KernelConfig;
 use crate::errors::{device_error, map_err, PROVIDER};

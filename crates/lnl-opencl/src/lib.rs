@@ -9,7 +9,9 @@
 //! GEMV (up to 16 rows: W streamed once per 8 rows) reads it, bias in the epilogue. Fused: gamma
 //! and beta are folded into W and the bias when the layer is built, and the same GEMM/GEMV
 //! standardise x while staging it (GEMM: after an 8-byte-per-row statistics pass; GEMV: in one
-//! launch, statistics included). xhat never exists in global memory. See [`OpenClLayer`].
+//! launch, the mean first, x centred while staged, the squared residuals summed from the staged
+//! values, rstd applied in the epilogue). xhat never exists in global memory. See
+//! [`OpenClLayer`].
 //!
 //! Device choice: the first GPU, else the first CPU device; `LNL_OPENCL_DEVICE` picks by a
 //! case-insensitive substring of the platform or device name. With no OpenCL platform, or no
