@@ -5,7 +5,11 @@
 use std::sync::OnceLock;
 
 use crate::device::DeviceInfo;
-use crate::kernels::GEMM_TILES;
+use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
+
+/// The GEMM tile for outputs with at least two tiles per SM, and the one below that.
+const GEMM_BIG: &str = "128x128x16_8x16s4";
+const GEMM_SMALL: &str = "64x128x16_8x8s4";
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
 /// the OPW of its instantiations).
@@ -70,11 +74,6 @@ impl Core {
             ),
         }
     }
-    /// Threads of a GEMM block for `tile`.
-    pub(crate) fn gemm_threads(tile: usize) -> u32 {
-        let (_, bm, bn, _, tm, tn) = GEMM_TILES[tile];
-        ((bm / tm) * (bn / tn)) as u32
-    }
     pub(crate) fn tiny_threads() -> u32 {
         TINY_THREADS
     }
@@ -129,16 +128,24 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         let (_, bm, bn, ..) = GEMM_TILES[t];
         rows.div_ceil(bm) * out.div_ceil(bn)
     };
-    // 128x128 tiles with K-tile 16 (fastest on the H100 for 4096^2 and 8192x11008, see
-    // docs/PERF.md) unless they would leave part of the device idle (two blocks per SM): then
-    // 64x128 tiles, K-tile 16 (two blocks per SM).
+    // Tiles whose pipeline needs more shared memory than a block may have here are never used.
+    let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
+    // 128x128 tiles (fastest on the H100 for 4096^2 and 8192x11008, see docs/PERF.md) unless
+    // they would leave part of the device idle: then 64x128 tiles. The 64x128x16 pipeline takes
+    // 48 KiB, which every device allows.
     let sms = info.sm_count.max(1) as usize;
-    let (big, small) = (tile_index("128x128x16"), tile_index("64x128x16"));
-    let tile = forced_tile().unwrap_or(if tiles_for(big) >= 2 * sms {
+    let (big, small) = (tile_index(GEMM_BIG), tile_index(GEMM_SMALL));
+    let fallback = tile_index("64x128x16_8x8s4");
+    let auto = if tiles_for(big) >= 2 * sms {
         big
     } else {
         small
-    });
+    };
+    let tile = match forced_tile() {
+        Some(t) if fits(t) => t,
+        _ if fits(auto) => auto,
+        _ => fallback,
+    };
     Core::Gemm {
         vec: hidden % 4 == 0,
         tile,
