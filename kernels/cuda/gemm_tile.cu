@@ -7,9 +7,9 @@
 //
 // Staging: a STAGES-deep cp.async pipeline, global -> shared with no register round trip (16-byte
 // cp.async.cg when K % 4 == 0 and the operands are 16-byte aligned, else 4-byte cp.async.ca;
-// src-size 0 zero-fills rows and k past the edges). One barrier per K-tile: the wait for tile kt
-// and the barrier publish it, and also prove every warp finished tile kt - 1, whose buffer the
-// loads issued right after it (tile kt + STAGES - 1) overwrite.
+// src-size 0 zero-fills rows and k past the edges). One barrier per K-tile (see the main loop):
+// it publishes tile kt + 1 and proves every warp finished tile kt - 1, whose buffer the copies
+// issued right after it (tile kt + STAGES - 1) overwrite.
 //
 // Shared layout: the operands keep their global layout, [row][k], and a thread reads 16 bytes
 // along k (4 k steps) per row of its fragment, so a k chunk of 4 costs TM + TN LDS.128 for
@@ -94,13 +94,12 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     const u32 b_dst = A_FLOATS + r0 * BK + 4 * (q ^ (r0 / 4) % KQ);
     auto a_dst_i = [&](int i) { return (a_dst ^ (4 * (i * DA % KQ))) + i * RS * BK; };
     auto b_dst_i = [&](int i) { return (b_dst ^ (4 * (i * DB % KQ))) + i * RS * BK; };
-    // Per copy: whether its row is inside the matrix (rows past the edge read row 0, src-size 0).
+    // Rows past the edge read row 0 with src-size 0 (checked per copy, on edge blocks only).
     const u32 a_row = m0 + r0, b_row = n0 + r0;
-    bool a_ok[LA], b_ok[LB];
+    float a_mean[LA];  // fused: the means of this thread's A rows (0 past the edge)
 #pragma unroll
-    for (int i = 0; i < LA; ++i) a_ok[i] = a_row + i * RS < M;
-#pragma unroll
-    for (int i = 0; i < LB; ++i) b_ok[i] = b_row + i * RS < N;
+    for (int i = 0; i < LA; ++i)
+        a_mean[i] = (NORM && a_row + i * RS < M) ? stats[2 * (size_t)(a_row + i * RS)] : 0.0f;
 
     // A copy that reads nothing (src-size 0) still gets a valid address: the operand's base.
     // `full`: the whole K-tile is inside K (every tile but a ragged last one).
@@ -116,27 +115,30 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
             }
         }
     };
+    // Tiles inside M and N (all but the edge blocks) skip the per-copy row checks.
+    const bool interior = m0 + BM <= M && n0 + BN <= N;
+    const u32 a_base = a_row * K + kk, b_base = b_row * K + kk, rs_k = RS * K;
     // Queue the copies of K-tile `kt` into stage `s`.
     auto load = [&](u32 s, u32 kt) {
         const u32 k0 = kt * BK, base = smem0 + 4 * s * STAGE_FLOATS;
-        auto all = [&](bool full) {
+        if (VEC && interior && k0 + BK <= K) {
 #pragma unroll
-            for (int i = 0; i < LA; ++i)
-                copy(base + 4 * a_dst_i(i), A, (a_row + i * RS) * K + k0 + kk, a_ok[i], k0 + kk, full);
+            for (int i = 0; i < LA; ++i) cp_async16(base + 4 * a_dst_i(i), A + (a_base + k0 + i * rs_k), 16u);
 #pragma unroll
-            for (int i = 0; i < LB; ++i)
-                copy(base + 4 * b_dst_i(i), W, (b_row + i * RS) * K + k0 + kk, b_ok[i], k0 + kk, full);
-        };
-        if (k0 + BK <= K) all(true);
-        else all(false);
+            for (int i = 0; i < LB; ++i) cp_async16(base + 4 * b_dst_i(i), W + (b_base + k0 + i * rs_k), 16u);
+            return;
+        }
+        const bool full = k0 + BK <= K;
+#pragma unroll
+        for (int i = 0; i < LA; ++i)
+            copy(base + 4 * a_dst_i(i), A, a_base + k0 + i * rs_k, a_row + i * RS < M, k0 + kk, full);
+#pragma unroll
+        for (int i = 0; i < LB; ++i)
+            copy(base + 4 * b_dst_i(i), W, b_base + k0 + i * rs_k, b_row + i * RS < N, k0 + kk, full);
     };
     // Fused: centre this thread's own A chunks of stage `s` (its copies have landed). Zero-filled
-    // k past the end stays 0; rows past the edge have mean 0. The means are re-read (L1 hits)
-    // rather than held in registers across the loop.
+    // k past the end stays 0; rows past the edge have mean 0.
     auto centre = [&](u32 s, u32 kt) {
-        float a_mean[LA];
-#pragma unroll
-        for (int i = 0; i < LA; ++i) a_mean[i] = a_ok[i] ? __ldg(stats + 2 * (a_row + i * RS)) : 0.0f;
         const u32 k0 = kt * BK + kk;
         const bool full = kt * BK + BK <= K;
 #pragma unroll
@@ -170,48 +172,76 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
+    // Main loop, over the 4-k chunks of every K-tile, fully unrolled within a tile (a loop over
+    // chunk pairs instead, for a smaller loop body, measured slower: docs/PERF.md). The two
+    // fragment sets fa / fb alternate: A fragments are loaded one chunk ahead, so the FMAs of a
+    // chunk cover the latency of the next chunk's loads; W fragments stream, one float4 per
+    // 4 x TM FMAs.
+    // Tile kt: at its start each thread waits for its own copies of tile kt + 1 and (fused)
+    // centres them; before the FMAs of its last chunk, the barrier publishes tile kt + 1 (and
+    // shows that every warp has read tile kt - 1, whose stage then receives tile kt + STAGES - 1);
+    // chunk 0 of tile kt + 1 is then loaded while the last FMAs of tile kt run. Tiles kt + 2 ..
+    // kt + STAGES - 2 stay in flight meanwhile.
+    static_assert(STAGES >= 3 && KQ % 2 == 0, "one stage read, one landed, one in flight");
     const u32 nk = (K + BK - 1) / BK;
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
         if ((u32)s < nk) load(s, s);
         cp_async_commit();
     }
-    u32 s = 0;  // stage of tile kt
-    for (u32 kt = 0; kt < nk; ++kt) {
-        cp_async_wait<STAGES - 2>();  // this thread's copies of tile kt have landed
-        if constexpr (NORM) centre(s, kt);
-        __syncthreads();
-        {
-            const u32 next = kt + STAGES - 1;
-            const u32 ns = s == 0 ? STAGES - 1 : s - 1;  // the stage of tile kt - 1
-            if (next < nk) load(ns, next);
-            cp_async_commit();  // possibly empty: keeps one group per tile for the wait count
-        }
-        const float* As = gemm_smem + s * STAGE_FLOATS;
+    cp_async_wait<STAGES - 2>();  // tile 0
+    if constexpr (NORM) centre(0, 0);
+    __syncthreads();
+    auto load_a = [&](float4 (&a)[TM], u32 s, u32 c) {
+        const float* ap = gemm_smem + s * STAGE_FLOATS + (a_frag ^ (4 * c));
 #pragma unroll
-        for (int c = 0; c < KQ; ++c) {
-            float4 a[TM];
-            const float* ap = As + (a_frag ^ (4 * c));
+        for (int i = 0; i < TM; ++i) a[i] = *reinterpret_cast<const float4*>(ap + i * 8 * BK);
+    };
+    auto fma_chunk = [&](const float4 (&a)[TM], u32 s, u32 c) {
+        const float* bs = gemm_smem + s * STAGE_FLOATS;
 #pragma unroll
-            for (int i = 0; i < TM; ++i) a[i] = *reinterpret_cast<const float4*>(ap + i * 8 * BK);
+        for (int jh = 0; jh < TN / 4; ++jh) {
+            const float* bp = bs + (b_frag ^ (4 * (c ^ (4 * jh % KQ))));
 #pragma unroll
-            for (int jh = 0; jh < TN / 4; ++jh) {
-                const float* bp = As + (b_frag ^ (4 * (c ^ (4 * jh % KQ))));
+            for (int jl = 0; jl < 4; ++jl) {
+                const float4 b = *reinterpret_cast<const float4*>(bp + (16 * jh + jl) * BK);
+                const int j = 4 * jh + jl;
 #pragma unroll
-                for (int jl = 0; jl < 4; ++jl) {
-                    const float4 b = *reinterpret_cast<const float4*>(bp + (16 * jh + jl) * BK);
-                    const int j = 4 * jh + jl;
-#pragma unroll
-                    for (int i = 0; i < TM; ++i) {
-                        acc[i][j] = fmaf(a[i].x, b.x, acc[i][j]);
-                        acc[i][j] = fmaf(a[i].y, b.y, acc[i][j]);
-                        acc[i][j] = fmaf(a[i].z, b.z, acc[i][j]);
-                        acc[i][j] = fmaf(a[i].w, b.w, acc[i][j]);
-                    }
+                for (int i = 0; i < TM; ++i) {
+                    acc[i][j] = fmaf(a[i].x, b.x, acc[i][j]);
+                    acc[i][j] = fmaf(a[i].y, b.y, acc[i][j]);
+                    acc[i][j] = fmaf(a[i].z, b.z, acc[i][j]);
+                    acc[i][j] = fmaf(a[i].w, b.w, acc[i][j]);
                 }
             }
         }
-        s = s + 1 == STAGES ? 0 : s + 1;
+    };
+    float4 fa[TM], fb[TM];
+    load_a(fa, 0, 0);
+    u32 s = 0, s1 = 1 % STAGES;  // stages of tiles kt and kt + 1
+    for (u32 kt = 0; kt < nk; ++kt) {
+        cp_async_wait<STAGES - 3>();  // this thread's copies of tile kt + 1 have landed
+        if constexpr (NORM) {
+            if (kt + 1 < nk) centre(s1, kt + 1);
+        }
+#pragma unroll
+        for (u32 c = 0; c < KQ; c += 2) {
+            load_a(fb, s, c + 1);
+            fma_chunk(fa, s, c);
+            if (c + 2 < KQ) {
+                load_a(fa, s, c + 2);
+            } else {
+                __syncthreads();
+                const u32 next = kt + STAGES - 1;
+                const u32 ns = s == 0 ? STAGES - 1 : s - 1;  // the stage of tile kt - 1
+                if (next < nk) load(ns, next);
+                cp_async_commit();  // possibly empty: one group per tile keeps the wait counts
+                load_a(fa, s1, 0);  // past the last tile: a stage nobody writes any more
+            }
+            fma_chunk(fb, s, c + 1);
+        }
+        s = s1;
+        s1 = s1 + 1 == STAGES ? 0 : s1 + 1;
     }
 
     // Epilogue: (rstd scaling,) bias, bounds, 16-byte stores where the row allows.

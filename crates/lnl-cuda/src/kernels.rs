@@ -24,11 +24,9 @@ pub const SOURCES: [(&str, &str); 7] = [
 /// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
 /// `(suffix, BM, BN, BK, TM, TN, STAGES)`: a BM x BN block tile, K-tile BK, TM x TN outputs per
 /// thread, STAGES shared-memory buffers in the cp.async pipeline.
-pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 4] = [
-    ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4),
-    ("128x128x32_8x16s3", 128, 128, 32, 8, 16, 3),
-    ("128x128x16_8x8s4", 128, 128, 16, 8, 8, 4),
+pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 2] = [
     ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4),
+    ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4),
 ];
 
 /// Threads of a GEMM block of tile `t` (an index into [`GEMM_TILES`]).
