@@ -137,25 +137,31 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
             copy(base + 4 * b_dst_i(i), W, b_base + k0 + i * rs_k, b_row + i * RS < N, k0 + kk, full);
     };
     // Fused: centre this thread's own A chunks of stage `s` (its copies have landed). Zero-filled
-    // k past the end stays 0; rows past the edge have mean 0.
-    auto centre = [&](u32 s, u32 kt) {
+    // k past the end stays 0 (its mean is taken as 0); rows past the edge have mean 0. Split in
+    // two so that the main loop can run a chunk of FMAs between the loads and the stores.
+    auto centre_load = [&](float4 (&v)[LA], u32 s) {
+#pragma unroll
+        for (int i = 0; i < LA; ++i)
+            v[i] = *reinterpret_cast<const float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i));
+    };
+    auto centre_store = [&](float4 (&v)[LA], u32 s, u32 kt) {
         const u32 k0 = kt * BK + kk;
-        const bool full = kt * BK + BK <= K;
 #pragma unroll
         for (int i = 0; i < LA; ++i) {
-            float4* p = reinterpret_cast<float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i));
-            float4 v = *p;
             const float mu = a_mean[i];
-            if (full) {
-                v.x -= mu, v.y -= mu, v.z -= mu, v.w -= mu;
-            } else {
-                v.x = k0 < K ? v.x - mu : 0.0f;
-                v.y = k0 + 1 < K ? v.y - mu : 0.0f;
-                v.z = k0 + 2 < K ? v.z - mu : 0.0f;
-                v.w = k0 + 3 < K ? v.w - mu : 0.0f;
-            }
-            *p = v;
+            // K % 4 == 0 (VEC): the chunk is all in or all out.
+            const float m0 = k0 < K ? mu : 0.0f;
+            const float m1 = VEC ? m0 : k0 + 1 < K ? mu : 0.0f;
+            const float m2 = VEC ? m0 : k0 + 2 < K ? mu : 0.0f;
+            const float m3 = VEC ? m0 : k0 + 3 < K ? mu : 0.0f;
+            *reinterpret_cast<float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i)) =
+                make_float4(v[i].x - m0, v[i].y - m1, v[i].z - m2, v[i].w - m3);
         }
+    };
+    auto centre = [&](u32 s, u32 kt) {
+        float4 v[LA];
+        centre_load(v, s);
+        centre_store(v, s, kt);
     };
 
     // This thread's outputs: rows wm WTM + 8 i + lm (i < 8), columns wn WTN + 16 jh + 4 ln + jl
@@ -221,13 +227,18 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     u32 s = 0, s1 = 1 % STAGES;  // stages of tiles kt and kt + 1
     for (u32 kt = 0; kt < nk; ++kt) {
         cp_async_wait<STAGES - 3>();  // this thread's copies of tile kt + 1 have landed
-        if constexpr (NORM) {
-            if (kt + 1 < nk) centre(s1, kt + 1);
-        }
+        // Fused: centre them; the FMAs of chunk 0 run between the loads and the stores, so the
+        // load latency is not on the way to the barrier. (Past the last tile this touches a
+        // stage nobody reads before the barrier and nobody writes any more: harmless.)
+        float4 cv[LA];
+        if constexpr (NORM) centre_load(cv, s1);
 #pragma unroll
         for (u32 c = 0; c < KQ; c += 2) {
             load_a(fb, s, c + 1);
             fma_chunk(fa, s, c);
+            if constexpr (NORM) {
+                if (c == 0) centre_store(cv, s1, kt + 1);
+            }
             if (c + 2 < KQ) {
                 load_a(fa, s, c + 2);
             } else {
