@@ -1,52 +1,62 @@
 // The tiled SGEMM core shared by the unfused and fused paths: C[M, N] = A[M, K] * W[N, K]^T, plus
 // the epilogue. (W is the nn.Linear layout [out, hidden], so both operands are contiguous in K.)
+// Plain fp32 FFMA (no TF32).
 //
-// BM x BN block tile, K-tile BK, TM x TN outputs per thread, warp tiling: the lanes of a warp are
-// laid out 8 (rows) x 4 (columns), so one k step of a warp reads 8 distinct A and 4 distinct W
-// float4s from shared memory (one wavefront each).
-// Two shared-memory buffers: the next K-tile's global loads are in flight in registers while
-// the current one is multiplied; one barrier per K-tile. Plain fp32 FFMA (no TF32).
+// Block tile BM x BN, K-tile BK, TM x TN = 8 x TN outputs per thread; the lanes of a warp are
+// laid out 8 (rows) x 4 (columns), warps WARPS_M x WARPS_N.
 //
-// Shared tiles are stored transposed ([k][row]) with an XOR swizzle instead of padding: the
-// element (k, r) lives at column r ^ swz(k), swz(k) = (k / 4 % KQ) * (32 / KQ). A warp's staging
-// store covers 32 / KQ consecutive rows (a 16-byte global load per k-group, so each row's
-// 16 KQ bytes are read contiguously) for each of the KQ k-groups; the swizzle moves each k-group
-// to its own banks (conflict-free stores). It flips only bits 3-4 of the column, so the float4
-// fragment reads stay aligned, contiguous and conflict-free, and a thread's read address is one
-// of 4 swizzled bases (per k-group) plus compile-time offsets.
+// Staging: a STAGES-deep cp.async pipeline, global -> shared with no register round trip (16-byte
+// cp.async.cg when K % 4 == 0 and the operands are 16-byte aligned, else 4-byte cp.async.ca;
+// src-size 0 zero-fills rows and k past the edges). One barrier per K-tile (see the main loop):
+// it publishes tile kt + 1 and proves every warp finished tile kt - 1, whose buffer the copies
+// issued right after it (tile kt + STAGES - 1) overwrite.
+//
+// Shared layout: the operands keep their global layout, [row][k], and a thread reads 16 bytes
+// along k (4 k steps) per row of its fragment, so a k chunk of 4 costs TM + TN LDS.128 for
+// 4 TM TN FMAs (the same ratio as reading [k][row] tiles one k at a time). The 16-byte chunk q
+// of row r is stored at chunk q ^ swz(r), which makes both the fragment reads and the cp.async
+// stores conflict-free:
+//   A: the 8 row-lanes of a warp read 8 consecutive rows of one chunk, swz(r) = (r / RPL) % KQ
+//      (RPL rows per 128-byte line): 8 distinct 16-byte bank groups.
+//   W: the 4 column-lanes read 4 rows 4 apart (each thread owns groups of 4 consecutive columns,
+//      so the epilogue stores float4s), swz(r) = (r / 4) % KQ: 4 distinct bank groups.
+// In both, swz of a thread's fragment rows differs from the lane's part only by compile-time
+// bits, so each address is (stage base + per-thread base) ^ (compile-time chunk), + immediate.
 //
 // The strategies differ only in the A staging and the epilogue (template NORM):
 //   NORM = false (unfused): A is xhat written by lnl_layernorm; C = acc + bias.
-//   NORM = true (fused): A is x, centred (x - mean_m) while the tile is written to shared memory
-//     (the mean is subtracted before any product, which keeps large-mean rows exact enough),
-//     W is W' = W diag(gamma) and bias is c = W beta + b (folded at build), and the epilogue
-//     scales by the row's rstd: C = acc * rstd_m + c. (mean, rstd) come from lnl_row_stats.
-//     The normalised tensor never exists in device memory.
-// Any M, N, K: out-of-range rows, columns and k are staged as 0 and never stored.
+//   NORM = true (fused): A is x. Each thread centres the chunks it copied (x - mean_m) in shared
+//     memory once they land, before the barrier that publishes the stage: the mean is subtracted
+//     before any product, which keeps large-mean rows exact enough. W is W' = W diag(gamma),
+//     bias is c = W beta + b (folded at build), and the epilogue scales by the row's rstd:
+//     C = acc * rstd_m + c. (mean, rstd) come from lnl_row_stats. The normalised tensor never
+//     exists in device memory.
+// Any M, N, K: out-of-range rows, columns and k are staged as 0 (and stay 0) and never stored.
 
 #define GEMM_GROUP_M 8  // tiles visited in groups of 8 along M so W tiles are reused from L2
 
-template <int KQ>
-__device__ __forceinline__ constexpr u32 gemm_swz(int k) {
-    return (u32)((k / 4) % KQ) * (32u / KQ);
+// Dynamic shared memory of a GEMM block: STAGES x (BM + BN) x BK floats.
+__host__ __device__ constexpr u32 gemm_smem_bytes(int BM, int BN, int BK, int STAGES) {
+    return (u32)(STAGES * (BM + BN) * BK * 4);
 }
 
-template <int BM, int BN, int BK, int TM, int TN, bool VEC, bool NORM>
+template <int BM, int BN, int BK, int TN, int STAGES, bool VEC, bool NORM>
 __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const float* __restrict__ W,
                                           const float* __restrict__ bias, float* __restrict__ C, u32 M,
                                           u32 N, u32 K, const float* __restrict__ stats) {
-    constexpr int LM = 8, LN = 4;               // lanes of a warp along rows, columns
-    constexpr int WTM = LM * TM, WTN = LN * TN; // warp tile
-    constexpr int WARPS_N = BN / WTN;
-    constexpr int THREADS = 32 * (BM / WTM) * WARPS_N;
-    constexpr int KQ = BK / 4;                  // 4-float groups along k in a tile row
-    constexpr int LA = BM * KQ / THREADS;       // A groups staged per thread per K-tile
-    constexpr int LB = BN * KQ / THREADS;       // W groups staged per thread per K-tile
-    static_assert(BM % WTM == 0 && BN % WTN == 0 && (KQ == 2 || KQ == 4), "tile");
+    constexpr int TM = 8, LM = 8, LN = 4;        // per-thread rows; lanes along rows, columns
+    constexpr int WTM = LM * TM, WTN = LN * TN;  // warp tile
+    constexpr int WARPS_M = BM / WTM, WARPS_N = BN / WTN;
+    constexpr int THREADS = 32 * WARPS_M * WARPS_N;
+    constexpr int KQ = BK / 4;                   // 16-byte chunks per tile row
+    constexpr int RPL = 8 / KQ;                  // tile rows per 128-byte line
+    constexpr int LA = BM * KQ / THREADS;        // A chunks copied per thread per K-tile
+    constexpr int LB = BN * KQ / THREADS;        // W chunks copied per thread per K-tile
+    constexpr u32 A_FLOATS = BM * BK, STAGE_FLOATS = (BM + BN) * BK;
+    static_assert(KQ == 4 || KQ == 8, "K-tile 16 or 32");
+    static_assert(BM % WTM == 0 && BN % WTN == 0 && TN % KQ == 0, "tile (and the W swizzle)");
     static_assert(LA >= 1 && LB >= 1 && BM * KQ % THREADS == 0 && BN * KQ % THREADS == 0, "tile");
-    static_assert(WARPS_N % 2 == 0 && BM % 32 == 0, "swizzled fragment offsets");
-    __shared__ __align__(16) float As[2][BK][BM];
-    __shared__ __align__(16) float Bs[2][BK][BN];
+    extern __shared__ __align__(16) float gemm_smem[];
     const u32 tid = threadIdx.x;
 
     // Block -> tile, grouped along M.
@@ -55,129 +65,197 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     const u32 first_m = (blockIdx.x / width) * GEMM_GROUP_M;
     const u32 gsize = min(tiles_m - first_m, (u32)GEMM_GROUP_M);
     const u32 in_group = blockIdx.x % width;
-    const size_t m0 = (size_t)(first_m + in_group % gsize) * BM;
-    const size_t n0 = (size_t)(in_group / gsize) * BN;
+    const u32 m0 = (first_m + in_group % gsize) * BM;
+    const u32 n0 = (in_group / gsize) * BN;
 
-    // Staging coordinates: group i of this thread is row (tid + i*THREADS) / KQ of the tile,
-    // k offset 4 * ((tid + i*THREADS) % KQ) (THREADS is a multiple of KQ: same for every i).
-    const u32 kq = tid % KQ, kk = 4 * kq;
-    const float4 zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    // Element offsets of the staged rows (32-bit: the plan checks that rows*H and O*H fit u32),
-    // fewer registers than pointers.
-    u32 a_off[LA], b_off[LB];
-    bool a_ok[LA], b_ok[LB];
-    float a_mean[LA];
-    float4 a_raw[LA], b_raw[LB];
+    // Copy coordinates: chunk i of this thread is row r0 + i RS of the tile (RS = THREADS / KQ),
+    // chunk q = tid % KQ of the row (the same q for every i). Element offsets are 32-bit (the
+    // plan checks that rows*H and O*H fit u32); rows past the edge read row 0 with src-size 0.
+    // The swizzle of row r0 + i RS differs from row r0's by a compile-time bit (or none), so
+    // chunk i's shared offset is (chunk 0's ^ that bit) + i RS BK.
+    constexpr u32 RS = THREADS / KQ;
+    constexpr u32 DA = RS / RPL % KQ, DB = RS / 4 % KQ;
+    static_assert((DA == 0 || 2 * DA == KQ) && (DB == 0 || 2 * DB == KQ), "swizzle steps");
+    const u32 q = tid % KQ, kk = 4 * q, r0 = tid / KQ;
+    const u32 smem0 = (u32)__cvta_generic_to_shared(gemm_smem);
+    const u32 a_dst = r0 * BK + 4 * (q ^ (r0 / RPL) % KQ);
+    const u32 b_dst = A_FLOATS + r0 * BK + 4 * (q ^ (r0 / 4) % KQ);
+    auto a_dst_i = [&](int i) { return (a_dst ^ (4 * (i * DA % KQ))) + i * RS * BK; };
+    auto b_dst_i = [&](int i) { return (b_dst ^ (4 * (i * DB % KQ))) + i * RS * BK; };
+    // Rows past the edge read row 0 with src-size 0 (checked per copy, on edge blocks only).
+    const u32 a_row = m0 + r0, b_row = n0 + r0;
+    float a_mean[LA];  // fused: the means of this thread's A rows (0 past the edge)
 #pragma unroll
-    for (int i = 0; i < LA; ++i) {
-        const u32 r = (tid + i * THREADS) / KQ;
-        a_ok[i] = m0 + r < M;
-        a_off[i] = (a_ok[i] ? (u32)m0 + r : 0u) * K + kk;
-        a_mean[i] = (NORM && a_ok[i]) ? stats[2 * (m0 + r)] : 0.0f;
-    }
-#pragma unroll
-    for (int i = 0; i < LB; ++i) {
-        const u32 r = (tid + i * THREADS) / KQ;
-        b_ok[i] = n0 + r < N;
-        b_off[i] = (b_ok[i] ? (u32)n0 + r : 0u) * K + kk;
-    }
-    // The swizzled store column of row r: every k of this thread's group shares it.
-    const u32 st_swz = kq * (32u / KQ);
+    for (int i = 0; i < LA; ++i)
+        a_mean[i] = (NORM && a_row + i * RS < M) ? stats[2 * (size_t)(a_row + i * RS)] : 0.0f;
 
-    // Global -> registers (raw values only, so the loads stay in flight during the multiply).
-    auto load4 = [&](const float* p, bool ok, u32 k) -> float4 {
+    // A copy that reads nothing (src-size 0) still gets a valid address: the operand's base.
+    // `full`: the whole K-tile is inside K (every tile but a ragged last one).
+    auto copy = [&](u32 dst, const float* base, u32 off, bool ok, u32 k, bool full) {
         if constexpr (VEC) {
-            return (ok && k < K) ? ldg4(p) : zero;  // K % 4 == 0: all 4 in or all out
+            const bool in = ok && (full || k < K);  // K % 4 == 0: all 4 in or all out
+            cp_async16(dst, base + (in ? off : 0u), in ? 16u : 0u);  // off may wrap when !in
         } else {
-            float v[4];
-#pragma unroll
-            for (int j = 0; j < 4; ++j) v[j] = (ok && k + j < K) ? p[j] : 0.0f;
-            return make_float4(v[0], v[1], v[2], v[3]);
-        }
-    };
-    auto load = [&](u32 k0) {
-#pragma unroll
-        for (int i = 0; i < LA; ++i) a_raw[i] = load4(A + (a_off[i] + k0), a_ok[i], k0 + kk);
-#pragma unroll
-        for (int i = 0; i < LB; ++i) b_raw[i] = load4(W + (b_off[i] + k0), b_ok[i], k0 + kk);
-    };
-    // Registers -> shared, transposed to [k][row ^ swz]; the fused path centres x on the way.
-    auto store = [&](u32 buf, u32 k0) {
-#pragma unroll
-        for (int i = 0; i < LA; ++i) {
-            const u32 r = ((tid + i * THREADS) / KQ) ^ st_swz;
-            float a[4] = {a_raw[i].x, a_raw[i].y, a_raw[i].z, a_raw[i].w};
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
-                if (NORM) a[j] = (a_ok[i] && k0 + kk + j < K) ? a[j] - a_mean[i] : 0.0f;
-                As[buf][kk + j][r] = a[j];
+                const bool in = ok && (full || k + j < K);
+                cp_async4(dst + 4 * j, base + (in ? off + j : 0u), in ? 4u : 0u);
             }
         }
+    };
+    // Tiles inside M and N (all but the edge blocks) skip the per-copy row checks.
+    const bool interior = m0 + BM <= M && n0 + BN <= N;
+    const u32 a_base = a_row * K + kk, b_base = b_row * K + kk, rs_k = RS * K;
+    // Queue the copies of K-tile `kt` into stage `s`.
+    auto load = [&](u32 s, u32 kt) {
+        const u32 k0 = kt * BK, base = smem0 + 4 * s * STAGE_FLOATS;
+        if (VEC && interior && k0 + BK <= K) {
 #pragma unroll
-        for (int i = 0; i < LB; ++i) {
-            const u32 r = ((tid + i * THREADS) / KQ) ^ st_swz;
-            const float b[4] = {b_raw[i].x, b_raw[i].y, b_raw[i].z, b_raw[i].w};
+            for (int i = 0; i < LA; ++i) cp_async16(base + 4 * a_dst_i(i), A + (a_base + k0 + i * rs_k), 16u);
 #pragma unroll
-            for (int j = 0; j < 4; ++j) Bs[buf][kk + j][r] = b[j];
+            for (int i = 0; i < LB; ++i) cp_async16(base + 4 * b_dst_i(i), W + (b_base + k0 + i * rs_k), 16u);
+            return;
+        }
+        const bool full = k0 + BK <= K;
+#pragma unroll
+        for (int i = 0; i < LA; ++i)
+            copy(base + 4 * a_dst_i(i), A, a_base + k0 + i * rs_k, a_row + i * RS < M, k0 + kk, full);
+#pragma unroll
+        for (int i = 0; i < LB; ++i)
+            copy(base + 4 * b_dst_i(i), W, b_base + k0 + i * rs_k, b_row + i * RS < N, k0 + kk, full);
+    };
+    // Fused: centre this thread's own A chunks of stage `s` (its copies have landed). Zero-filled
+    // k past the end stays 0 (its mean is taken as 0); rows past the edge have mean 0. Split in
+    // two so that the main loop can run a chunk of FMAs between the loads and the stores.
+    auto centre_load = [&](float4 (&v)[LA], u32 s) {
+#pragma unroll
+        for (int i = 0; i < LA; ++i)
+            v[i] = *reinterpret_cast<const float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i));
+    };
+    auto centre_store = [&](float4 (&v)[LA], u32 s, u32 kt) {
+        const u32 k0 = kt * BK + kk;
+#pragma unroll
+        for (int i = 0; i < LA; ++i) {
+            const float mu = a_mean[i];
+            // K % 4 == 0 (VEC): the chunk is all in or all out.
+            const float m0 = k0 < K ? mu : 0.0f;
+            const float m1 = VEC ? m0 : k0 + 1 < K ? mu : 0.0f;
+            const float m2 = VEC ? m0 : k0 + 2 < K ? mu : 0.0f;
+            const float m3 = VEC ? m0 : k0 + 3 < K ? mu : 0.0f;
+            *reinterpret_cast<float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i)) =
+                make_float4(v[i].x - m0, v[i].y - m1, v[i].z - m2, v[i].w - m3);
         }
     };
+    auto centre = [&](u32 s, u32 kt) {
+        float4 v[LA];
+        centre_load(v, s);
+        centre_store(v, s, kt);
+    };
 
-    // This thread's outputs: rows wm*WTM + c*32 + lm*4 + (0..3) for c < TM/4; columns
-    // c*(16 WARPS_N) + wn*16 + ln*4 + (0..3) for c < TN/4 (spans of 32 and 16 WARPS_N floats, so
-    // the swizzle, within 32-float blocks, commutes with the c offsets).
-    const u32 warp = tid / 32, lane = tid % 32;
-    const u32 row_base = (warp / WARPS_N) * WTM + (lane / LN) * 4;
-    const u32 col_base = (warp % WARPS_N) * 16 + (lane % LN) * 4;
-    constexpr u32 COL_STEP = 16 * WARPS_N;
+    // This thread's outputs: rows wm WTM + 8 i + lm (i < 8), columns wn WTN + 16 jh + 4 ln + jl
+    // (jh < TN / 4, jl < 4). Fragment chunk c of A row i is at chunk c ^ (lm / RPL) (the row's
+    // other bits add multiples of KQ); of W row (jh, jl) at chunk c ^ (4 jh % KQ) ^ ln.
+    const u32 warp = tid / 32, lane = tid % 32, lm = lane / LN, ln = lane % LN;
+    const u32 row0 = (warp / WARPS_N) * WTM + lm;
+    const u32 col0 = (warp % WARPS_N) * WTN + 4 * ln;
+    const u32 a_frag = row0 * BK + 4 * ((lm / RPL) % KQ);
+    const u32 b_frag = A_FLOATS + col0 * BK + 4 * ln;
     float acc[TM][TN];
 #pragma unroll
     for (int i = 0; i < TM; ++i)
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
+    // Main loop, over the 4-k chunks of every K-tile, fully unrolled within a tile (a loop over
+    // chunk pairs instead, for a smaller loop body, measured slower: docs/PERF.md). The two
+    // fragment sets fa / fb alternate: A fragments are loaded one chunk ahead, so the FMAs of a
+    // chunk cover the latency of the next chunk's loads; W fragments stream, one float4 per
+    // 4 x TM FMAs.
+    // Tile kt: at its start each thread waits for its own copies of tile kt + 1 and (fused)
+    // centres them; before the FMAs of its last chunk, the barrier publishes tile kt + 1 (and
+    // shows that every warp has read tile kt - 1, whose stage then receives tile kt + STAGES - 1);
+    // chunk 0 of tile kt + 1 is then loaded while the last FMAs of tile kt run. Tiles kt + 2 ..
+    // kt + STAGES - 2 stay in flight meanwhile.
+    static_assert(STAGES >= 3 && KQ % 2 == 0, "one stage read, one landed, one in flight");
     const u32 nk = (K + BK - 1) / BK;
-    load(0);
-    store(0, 0);
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+        if ((u32)s < nk) load(s, s);
+        cp_async_commit();
+    }
+    cp_async_wait<STAGES - 2>();  // tile 0
+    if constexpr (NORM) centre(0, 0);
     __syncthreads();
-    for (u32 kt = 0; kt < nk; ++kt) {
-        const u32 buf = kt & 1u;
-        if (kt + 1 < nk) load((kt + 1) * BK);
+    auto load_a = [&](float4 (&a)[TM], u32 s, u32 c) {
+        const float* ap = gemm_smem + s * STAGE_FLOATS + (a_frag ^ (4 * c));
 #pragma unroll
-        for (int k = 0; k < BK; ++k) {
-            const u32 sw = gemm_swz<KQ>(k);
-            float a[TM], b[TN];
+        for (int i = 0; i < TM; ++i) a[i] = *reinterpret_cast<const float4*>(ap + i * 8 * BK);
+    };
+    auto fma_chunk = [&](const float4 (&a)[TM], u32 s, u32 c) {
+        const float* bs = gemm_smem + s * STAGE_FLOATS;
 #pragma unroll
-            for (int c = 0; c < TM / 4; ++c) {
-                const float4 v = *reinterpret_cast<const float4*>(&As[buf][k][(row_base ^ sw) + c * 32]);
-                a[4 * c] = v.x, a[4 * c + 1] = v.y, a[4 * c + 2] = v.z, a[4 * c + 3] = v.w;
+        for (int jh = 0; jh < TN / 4; ++jh) {
+            const float* bp = bs + (b_frag ^ (4 * (c ^ (4 * jh % KQ))));
+#pragma unroll
+            for (int jl = 0; jl < 4; ++jl) {
+                const float4 b = *reinterpret_cast<const float4*>(bp + (16 * jh + jl) * BK);
+                const int j = 4 * jh + jl;
+#pragma unroll
+                for (int i = 0; i < TM; ++i) {
+                    acc[i][j] = fmaf(a[i].x, b.x, acc[i][j]);
+                    acc[i][j] = fmaf(a[i].y, b.y, acc[i][j]);
+                    acc[i][j] = fmaf(a[i].z, b.z, acc[i][j]);
+                    acc[i][j] = fmaf(a[i].w, b.w, acc[i][j]);
+                }
             }
-#pragma unroll
-            for (int c = 0; c < TN / 4; ++c) {
-                const float4 v = *reinterpret_cast<const float4*>(&Bs[buf][k][(col_base ^ sw) + c * COL_STEP]);
-                b[4 * c] = v.x, b[4 * c + 1] = v.y, b[4 * c + 2] = v.z, b[4 * c + 3] = v.w;
-            }
-#pragma unroll
-            for (int i = 0; i < TM; ++i)
-#pragma unroll
-                for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
         }
-        if (kt + 1 < nk) store(buf ^ 1u, (kt + 1) * BK);
-        __syncthreads();
+    };
+    float4 fa[TM], fb[TM];
+    load_a(fa, 0, 0);
+    u32 s = 0, s1 = 1 % STAGES;  // stages of tiles kt and kt + 1
+    for (u32 kt = 0; kt < nk; ++kt) {
+        cp_async_wait<STAGES - 3>();  // this thread's copies of tile kt + 1 have landed
+        // Fused: centre them; the FMAs of chunk 0 run between the loads and the stores, so the
+        // load latency is not on the way to the barrier. (Past the last tile this touches a
+        // stage nobody reads before the barrier and nobody writes any more: harmless.)
+        float4 cv[LA];
+        if constexpr (NORM) centre_load(cv, s1);
+#pragma unroll
+        for (u32 c = 0; c < KQ; c += 2) {
+            load_a(fb, s, c + 1);
+            fma_chunk(fa, s, c);
+            if constexpr (NORM) {
+                if (c == 0) centre_store(cv, s1, kt + 1);
+            }
+            if (c + 2 < KQ) {
+                load_a(fa, s, c + 2);
+            } else {
+                __syncthreads();
+                const u32 next = kt + STAGES - 1;
+                const u32 ns = s == 0 ? STAGES - 1 : s - 1;  // the stage of tile kt - 1
+                if (next < nk) load(ns, next);
+                cp_async_commit();  // possibly empty: one group per tile keeps the wait counts
+                load_a(fa, s1, 0);  // past the last tile: a stage nobody writes any more
+            }
+            fma_chunk(fb, s, c + 1);
+        }
+        s = s1;
+        s1 = s1 + 1 == STAGES ? 0 : s1 + 1;
     }
 
     // Epilogue: (rstd scaling,) bias, bounds, 16-byte stores where the row allows.
     const bool n_vec = (N & 3u) == 0;
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
-        const size_t m = m0 + row_base + (i / 4) * 32 + (i % 4);
+        const size_t m = (size_t)m0 + row0 + 8 * i;
         if (m >= M) continue;
         const float rstd = NORM ? stats[2 * m + 1] : 1.0f;
         auto out = [&](float a, float b) { return NORM ? fmaf(a, rstd, b) : a + b; };
         float* crow = C + m * N;
 #pragma unroll
-        for (int c = 0; c < TN / 4; ++c) {
-            const size_t n = n0 + col_base + c * COL_STEP;
-            const float* v = &acc[i][c * 4];
+        for (int jh = 0; jh < TN / 4; ++jh) {
+            const size_t n = (size_t)n0 + col0 + 16 * jh;
+            const float* v = &acc[i][4 * jh];
             if (n_vec && n + 3 < N) {
                 const float4 bb = ldg4(bias + n);
                 *reinterpret_cast<float4*>(crow + n) =

@@ -2,8 +2,12 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 7] = [
+pub const SOURCES: [(&str, &str); 8] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
+    (
+        "async_copy.cu",
+        include_str!("../../../kernels/cuda/async_copy.cu"),
+    ),
     (
         "row_stats.cu",
         include_str!("../../../kernels/cuda/row_stats.cu"),
@@ -22,13 +26,25 @@ pub const SOURCES: [(&str, &str); 7] = [
 ];
 
 /// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
-/// `(suffix, BM, BN, BK, TM, TN)`: a BM x BN block tile, K-tile BK, TM x TN outputs per thread.
-pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize); 4] = [
-    ("128x128x8", 128, 128, 8, 8, 8),
-    ("128x128x16", 128, 128, 16, 8, 8),
-    ("64x128x8", 64, 128, 8, 8, 8),
-    ("64x128x16", 64, 128, 16, 8, 8),
+/// `(suffix, BM, BN, BK, TM, TN, STAGES)`: a BM x BN block tile, K-tile BK, TM x TN outputs per
+/// thread, STAGES shared-memory buffers in the cp.async pipeline.
+pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 2] = [
+    ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4),
+    ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4),
 ];
+
+/// Threads of a GEMM block of tile `t` (an index into [`GEMM_TILES`]).
+pub fn gemm_threads(t: usize) -> u32 {
+    let (_, bm, bn, _, tm, tn, _) = GEMM_TILES[t];
+    ((bm / tm) * (bn / tn)) as u32
+}
+
+/// Dynamic shared memory of a GEMM block of tile `t`: STAGES x (BM + BN) x BK floats
+/// (gemm_smem_bytes in kernels/cuda/gemm_tile.cu).
+pub fn gemm_smem_bytes(t: usize) -> u32 {
+    let (_, bm, bn, bk, _, _, stages) = GEMM_TILES[t];
+    (stages * (bm + bn) * bk * 4) as u32
+}
 
 /// Every `extern "C"` kernel the module must export.
 pub fn kernel_names() -> Vec<String> {

@@ -8,6 +8,7 @@ use lnl_core::{validate, Error, LayerInfo, LayerNormLinear, LayerParams, Param, 
 
 use crate::device::{Device, DeviceInfo};
 use crate::errors::{self, PROVIDER};
+use crate::kernels::{gemm_smem_bytes, gemm_threads};
 use crate::module_cache::{self, Kernels};
 use crate::plan::{self, Core};
 
@@ -309,11 +310,12 @@ impl CudaLayer {
                 b.arg(&rows32).arg(&o32).arg(&h32).arg(stats);
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, 1, 1),
-                    block_dim: (Core::gemm_threads(tile), 1, 1),
-                    shared_mem_bytes: 0,
+                    block_dim: (gemm_threads(tile), 1, 1),
+                    shared_mem_bytes: gemm_smem_bytes(tile),
                 };
                 // SAFETY: argument list matches lnl_gemm_*; a is rows*H, W is O*H, bias O,
-                // y rows*O, stats 2*rows (fused); one block per output tile of y.
+                // y rows*O, stats 2*rows (fused); one block per output tile of y; the dynamic
+                // shared memory is the tile's pipeline, within the limit set at module load.
                 unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemm"))?;
                 return Ok(());
             }

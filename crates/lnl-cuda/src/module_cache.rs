@@ -75,9 +75,18 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
         f("lnl_tiny_norm_w32")?,
         f("lnl_tiny_norm_reg")?,
     ];
-    // The GEMV and tiny kernels keep rows in dynamic shared memory: allow up to the device's
-    // opt-in limit (the launch plan never asks for more).
-    for func in gemv.iter().flatten().chain(tiny.iter()) {
+    let gemm = [
+        [gemm_set("plain", "scalar")?, gemm_set("plain", "vec")?],
+        [gemm_set("norm", "scalar")?, gemm_set("norm", "vec")?],
+    ];
+    // The GEMV and tiny kernels keep rows, the GEMM its cp.async pipeline, in dynamic shared
+    // memory: allow up to the device's opt-in limit (the launch plan never asks for more).
+    for func in gemv
+        .iter()
+        .flatten()
+        .chain(tiny.iter())
+        .chain(gemm.iter().flatten().flatten())
+    {
         let static_smem = func.shared_size_bytes().unwrap_or(0).max(0) as u32;
         let dynamic = device.info.smem_optin.saturating_sub(static_smem);
         func.set_attribute(
@@ -89,10 +98,7 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
     let kernels = Arc::new(Kernels {
         layernorm: f("lnl_layernorm")?,
         row_stats: f("lnl_row_stats")?,
-        gemm: [
-            [gemm_set("plain", "scalar")?, gemm_set("plain", "vec")?],
-            [gemm_set("norm", "scalar")?, gemm_set("norm", "vec")?],
-        ],
+        gemm,
         gemv,
         tiny,
         _module: module,

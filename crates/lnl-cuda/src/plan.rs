@@ -5,7 +5,13 @@
 use std::sync::OnceLock;
 
 use crate::device::DeviceInfo;
-use crate::kernels::GEMM_TILES;
+use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
+
+/// The GEMM tile of every shape: on the H100 it matched the 128x128 tile (8 x 16 per thread) on
+/// the large shapes within 0.5%, beat it on mid512 (512 x 4096 outputs: 256 tiles, two blocks
+/// per SM, where 128x128 leaves one block of 4 warps per SM), and its fused path is as fast as
+/// its unfused one (docs/PERF.md, CUDA provider). Its 48 KiB pipeline fits every device.
+const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
 /// the OPW of its instantiations).
@@ -81,11 +87,6 @@ impl Core {
                 if *vec { "vec4" } else { "scalar" }
             ),
         }
-    }
-    /// Threads of a GEMM block for `tile`.
-    pub(crate) fn gemm_threads(tile: usize) -> u32 {
-        let (_, bm, bn, _, tm, tn) = GEMM_TILES[tile];
-        ((bm / tm) * (bn / tn)) as u32
     }
     pub(crate) fn tiny_threads() -> u32 {
         TINY_THREADS
@@ -186,31 +187,22 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             };
         }
     }
-    let tile_index = |name: &str| {
-        GEMM_TILES
-            .iter()
-            .position(|(n, ..)| *n == name)
-            .expect("a compiled GEMM tile")
+    // One tile for every GEMM shape: 64x128x16 with 8 x 8 outputs per thread (see GEMM_DEFAULT).
+    // A forced tile whose pipeline needs more shared memory than a block may have here is ignored.
+    let default = GEMM_TILES
+        .iter()
+        .position(|(n, ..)| *n == GEMM_DEFAULT)
+        .expect("a compiled GEMM tile");
+    let tile = match forced_tile() {
+        Some(t) if gemm_smem_bytes(t) <= info.smem_optin => t,
+        _ => default,
     };
-    let tiles_for = |t: usize| {
-        let (_, bm, bn, ..) = GEMM_TILES[t];
-        rows.div_ceil(bm) * out.div_ceil(bn)
-    };
-    // 128x128 tiles with K-tile 16 (fastest on the H100 for 4096^2 and 8192x11008, see
-    // docs/PERF.md) unless they would leave part of the device idle (two blocks per SM): then
-    // 64x128 tiles, K-tile 16 (two blocks per SM).
-    let sms = info.sm_count.max(1) as usize;
-    let (big, small) = (tile_index("128x128x16"), tile_index("64x128x16"));
-    let tile = forced_tile().unwrap_or(if tiles_for(big) >= 2 * sms {
-        big
-    } else {
-        small
-    });
+    let (_, bm, bn, ..) = GEMM_TILES[tile];
     Core::Gemm {
         vec: hidden % 4 == 0,
         tile,
         // rows * out fits u32 (checked before planning), so the tile count fits too.
-        blocks: tiles_for(tile) as u32,
+        blocks: (rows.div_ceil(bm) * out.div_ceil(bn)) as u32,
     }
 }
 

@@ -33,6 +33,8 @@ fn fixed_shapes_cover_every_path() {
         (257, 1024, 1100), // GEMM vec, ragged tiles
         (300, 33, 260),    // GEMM scalar, small K
         (700, 256, 2100),  // GEMM vec, 17 tile columns (64x128 under the automatic choice)
+        (150, 1028, 520),  // GEMM vec, ragged last K-tile (K % 16 == 4): zero-filled k
+        (70, 12, 300),     // GEMM vec, K shorter than one K-tile
     ];
     for (i, &(rows, h, o)) in shapes.iter().enumerate() {
         let params = random_params(h, o, 1e-5, 100 + i as u64);
