@@ -78,7 +78,9 @@ impl Rotation<'_> {
     ) -> Result<()> {
         let k = self.layers.len();
         let (cur, prev) = (&self.layers[i % k], &self.layers[(i + k - 1) % k]);
-        if k > 1 {
+        // Call 0 follows nothing in this sequence (and in graph capture a wait on a stream
+        // outside the capture would invalidate it).
+        if k > 1 && i > 0 {
             cur.stream().join(prev.stream()).map_err(err)?;
         }
         cur.forward_device(x, rows, y)
