@@ -175,27 +175,31 @@ fn layer_reports_its_provider_and_device() {
     assert!(!info.device.is_empty());
 }
 
-/// The configuration an H100-class GPU gets (128x128 tiles, 8x8 per work-item, 256-wide GEMV),
-/// run here on whatever device there is (PoCL in CI), so that its index arithmetic is tested
-/// where there is no GPU.
-#[test]
-fn gpu_sized_configuration_is_correct_here() {
+/// The first configuration of an H100-sized GPU whose kernels this device accepts (on a real GPU
+/// a kernel's register use can lower its work-group limit below the configuration's). Portable
+/// GPU levels only; the NVIDIA-only hints are in the GEMV variant test.
+fn first_gpu_config() -> lnl_opencl::KernelConfig {
     let gpu = lnl_opencl::DeviceLimits {
         is_gpu: true,
         max_work_group: 1024,
         max_items_dim0: 1024,
         local_mem_bytes: 48 * 1024,
         compute_units: 132,
-        // The portable GPU levels; the NVIDIA-only hints are in the GEMV variant test.
         nvidia: false,
     };
-    // The first GPU-level configuration whose kernels this device accepts (on a real GPU a
-    // kernel's register use can lower its work-group limit below the configuration's).
     let probe = random_params(8, 8, 1e-5, 499);
-    let cfg = lnl_opencl::KernelConfig::candidates(&gpu)
+    lnl_opencl::KernelConfig::candidates(&gpu)
         .into_iter()
         .find(|&c| lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, c).is_ok())
-        .expect("a GPU-level configuration this device accepts");
+        .expect("a GPU-level configuration this device accepts")
+}
+
+/// The configuration an H100-class GPU gets (128x128 tiles, 8x8 per work-item, 256-wide GEMV),
+/// run here on whatever device there is (PoCL in CI), so that its index arithmetic is tested
+/// where there is no GPU.
+#[test]
+fn gpu_sized_configuration_is_correct_here() {
+    let cfg = first_gpu_config();
     assert_eq!(cfg.gemm.tm, 8, "{cfg:?}");
     for (i, &(rows, h, o)) in [
         (3, 1030, 70),
@@ -229,19 +233,7 @@ fn gpu_sized_configuration_is_correct_here() {
 /// hints (variants a device rejects are listed and skipped).
 #[test]
 fn every_gemv_variant_meets_the_bound() {
-    let gpu = lnl_opencl::DeviceLimits {
-        is_gpu: true,
-        max_work_group: 1024,
-        max_items_dim0: 1024,
-        local_mem_bytes: 48 * 1024,
-        compute_units: 132,
-        nvidia: false,
-    };
-    let probe = random_params(8, 8, 1e-5, 899);
-    let base = lnl_opencl::KernelConfig::candidates(&gpu)
-        .into_iter()
-        .find(|&c| lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, c).is_ok())
-        .expect("a GPU-level configuration this device accepts");
+    let base = first_gpu_config();
     let with = |f: &dyn Fn(&mut lnl_opencl::GemvTiles)| {
         let mut c = base;
         f(&mut c.gemv);
