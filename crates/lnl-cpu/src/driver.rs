@@ -149,7 +149,8 @@ fn for_each_tile<'y>(tiles: Vec<Tile<'y>>, threads: usize, f: impl Fn(Tile<'y>) 
 
 /// One `k` range of one `W` panel against every micro-panel of a packed `A` block.
 /// `a` holds the tile's rows over `k` range `a_k0..a_k0 + a_kl`; `ks..ke` lies inside it.
-/// `next_b` is the `W` slice the caller sweeps next: it is prefetched a few lines per block.
+/// `next_b` is the `W` slice the caller sweeps next: each block prefetches its share of it, one
+/// line per `k` step of its FMA loop.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn panel_pass(
@@ -177,10 +178,18 @@ fn panel_pass(
             let end = row.len().min(col + NR);
             prefetch::ends(&row[col..end]);
         }
-        for v in next_b.iter().skip(p * b_step).take(b_step).step_by(NV) {
-            prefetch::line(v);
-        }
-        block(mr, a_sub, b, &mut tile.rows[pr..pr + mr], col, bias, merge);
+        let pf = next_b.get(p * b_step..).unwrap_or(&[]);
+        let pf = &pf[..b_step.min(pf.len())];
+        block(
+            mr,
+            a_sub,
+            b,
+            pf,
+            &mut tile.rows[pr..pr + mr],
+            col,
+            bias,
+            merge,
+        );
     }
 }
 
