@@ -70,17 +70,35 @@ fn block_m<const M: usize>(
 /// The FMA loop. `a.chunks_exact(M)` and `b.chunks_exact(NV)` turned into arrays let the
 /// compiler drop every bounds check and keep the accumulators in registers. Line `i` of `pf`
 /// (vectors `NV i..`) is prefetched at step `i`, in a first loop of as many steps as `pf` has
-/// lines; the rest runs in a loop without it (one loop with a per-step check measured 30% slower
-/// on the GEMM shapes).
+/// lines; the rest runs two steps per iteration without it (one loop with a per-step check
+/// measured 30% slower on the GEMM shapes; two steps per iteration rather than one, 10-17%
+/// faster there: docs/PERF.md).
 #[inline(always)]
 fn accumulate<const M: usize>(a: &[f32], b: &[f32x8], pf: &[f32x8]) -> [[f32x8; NV]; M] {
     let mut acc = [[f32x8::ZERO; NV]; M];
-    let mut steps = a.chunks_exact(M).zip(b.chunks_exact(NV));
-    for (line, (ak, bk)) in pf.chunks(NV).zip(&mut steps) {
+    let kc = (a.len() / M).min(b.len() / NV);
+    let n_pf = pf.len().div_ceil(NV).min(kc);
+    let (a_pf, a_rest) = a.split_at(n_pf * M);
+    let (b_pf, b_rest) = b.split_at(n_pf * NV);
+    for ((line, ak), bk) in pf
+        .chunks(NV)
+        .zip(a_pf.chunks_exact(M))
+        .zip(b_pf.chunks_exact(NV))
+    {
         crate::prefetch::line(&line[0]);
         fma_step::<M>(&mut acc, ak, bk);
     }
-    for (ak, bk) in steps {
+    let mut a2 = a_rest.chunks_exact(2 * M);
+    let mut b2 = b_rest.chunks_exact(2 * NV);
+    for (ak, bk) in (&mut a2).zip(&mut b2) {
+        fma_step::<M>(&mut acc, &ak[..M], &bk[..NV]);
+        fma_step::<M>(&mut acc, &ak[M..], &bk[NV..]);
+    }
+    let tail = a2
+        .remainder()
+        .chunks_exact(M)
+        .zip(b2.remainder().chunks_exact(NV));
+    for (ak, bk) in tail {
         fma_step::<M>(&mut acc, ak, bk);
     }
     acc
@@ -176,10 +194,15 @@ mod tests {
                 let bias = lnl_core::testdata::normal_vec(NR, 5);
                 let c0 = lnl_core::testdata::normal_vec(mr * NR, 6);
                 let want = model(mr, kc, &a, &bf, &c0, &bias, m);
-                let mut c = c0.clone();
-                let mut rows: Vec<&mut [f32]> = c.chunks_mut(NR).collect();
-                block(mr, &a, &b, &[], &mut rows, 0, &bias, m);
-                assert_eq!(c, want, "mr {mr} {m:?}");
+                // No prefetch, prefetch over part of the loop (odd and even rests: the
+                // two-step loop and its tail), and over more lines than steps.
+                for pf_lines in [0, 4, 5, 20] {
+                    let pf = vec![f32x8::ZERO; pf_lines * NV];
+                    let mut c = c0.clone();
+                    let mut rows: Vec<&mut [f32]> = c.chunks_mut(NR).collect();
+                    block(mr, &a, &b, &pf, &mut rows, 0, &bias, m);
+                    assert_eq!(c, want, "mr {mr} {m:?} prefetch lines {pf_lines}");
+                }
             }
         }
     }
