@@ -15,6 +15,9 @@ pub const NR: usize = 16;
 /// Vectors per register-block row.
 pub const NV: usize = NR / 8;
 
+/// `k` steps per iteration of the FMA loop (measured: docs/PERF.md).
+const UNROLL: usize = 4;
+
 /// How a `k` block's partial sums merge into `C`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Merge {
@@ -70,9 +73,9 @@ fn block_m<const M: usize>(
 /// The FMA loop. `a.chunks_exact(M)` and `b.chunks_exact(NV)` turned into arrays let the
 /// compiler drop every bounds check and keep the accumulators in registers. Line `i` of `pf`
 /// (vectors `NV i..`) is prefetched at step `i`, in a first loop of as many steps as `pf` has
-/// lines; the rest runs two steps per iteration without it (one loop with a per-step check
-/// measured 30% slower on the GEMM shapes; two steps per iteration rather than one, 10-17%
-/// faster there: docs/PERF.md).
+/// lines; the rest runs [`UNROLL`] steps per iteration without it (one loop with a per-step
+/// check measured 30% slower on the GEMM shapes; two steps per iteration rather than one, 10-17%
+/// faster there, and four rather than two another 3-5%: docs/PERF.md).
 #[inline(always)]
 fn accumulate<const M: usize>(a: &[f32], b: &[f32x8], pf: &[f32x8]) -> [[f32x8; NV]; M] {
     let mut acc = [[f32x8::ZERO; NV]; M];
@@ -88,16 +91,17 @@ fn accumulate<const M: usize>(a: &[f32], b: &[f32x8], pf: &[f32x8]) -> [[f32x8; 
         crate::prefetch::line(&line[0]);
         fma_step::<M>(&mut acc, ak, bk);
     }
-    let mut a2 = a_rest.chunks_exact(2 * M);
-    let mut b2 = b_rest.chunks_exact(2 * NV);
-    for (ak, bk) in (&mut a2).zip(&mut b2) {
-        fma_step::<M>(&mut acc, &ak[..M], &bk[..NV]);
-        fma_step::<M>(&mut acc, &ak[M..], &bk[NV..]);
+    let mut a4 = a_rest.chunks_exact(UNROLL * M);
+    let mut b4 = b_rest.chunks_exact(UNROLL * NV);
+    for (ak, bk) in (&mut a4).zip(&mut b4) {
+        for (a1, b1) in ak.chunks_exact(M).zip(bk.chunks_exact(NV)) {
+            fma_step::<M>(&mut acc, a1, b1);
+        }
     }
-    let tail = a2
+    let tail = a4
         .remainder()
         .chunks_exact(M)
-        .zip(b2.remainder().chunks_exact(NV));
+        .zip(b4.remainder().chunks_exact(NV));
     for (ak, bk) in tail {
         fma_step::<M>(&mut acc, ak, bk);
     }
@@ -194,9 +198,9 @@ mod tests {
                 let bias = lnl_core::testdata::normal_vec(NR, 5);
                 let c0 = lnl_core::testdata::normal_vec(mr * NR, 6);
                 let want = model(mr, kc, &a, &bf, &c0, &bias, m);
-                // No prefetch, prefetch over part of the loop (odd and even rests: the
-                // two-step loop and its tail), and over more lines than steps.
-                for pf_lines in [0, 4, 5, 20] {
+                // No prefetch, prefetch over part of the loop (rests of every length mod UNROLL:
+                // the unrolled loop and each tail), and over more lines than steps.
+                for pf_lines in [0, 4, 5, 6, 7, 20] {
                     let pf = vec![f32x8::ZERO; pf_lines * NV];
                     let mut c = c0.clone();
                     let mut rows: Vec<&mut [f32]> = c.chunks_mut(NR).collect();
