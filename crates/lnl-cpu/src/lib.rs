@@ -21,8 +21,8 @@
 //! Threads: rayon's global pool (`RAYON_NUM_THREADS`), or a pool of the layer's own via
 //! [`CpuProvider::with_pool`]. Calls under about 2 MFLOP run on the calling thread.
 //!
-//! One `unsafe` block in the crate, a prefetch hint (`prefetch.rs`), kept because it measurably
-//! pays. The microkernel reaches full speed in safe code (slices turned into arrays, so bounds
+//! Two `unsafe` blocks in the crate, each kept because it measurably pays: a prefetch hint
+//! (`prefetch.rs`) and the huge-page advice for the packed `W` (`huge_pages.rs`, Linux). The microkernel reaches full speed in safe code (slices turned into arrays, so bounds
 //! checks vanish), and the output is split into disjoint tiles with `split_at_mut`.
 //!
 //! ```
@@ -35,6 +35,7 @@
 //! ```
 
 pub mod driver;
+mod huge_pages;
 mod isa;
 mod layer;
 pub mod microkernel;

@@ -3,6 +3,7 @@
 //! zero-padded. A `k` range of a panel is one contiguous slice, so every `KC` block of the GEMM
 //! and the decode path's full-`k` stream read straight through memory.
 
+use crate::huge_pages;
 use crate::microkernel::{NR, NV};
 use lnl_core::LayerParams;
 use rayon::prelude::*;
@@ -24,7 +25,8 @@ impl PackedW {
         let (h, o) = (params.hidden(), params.out());
         let panels = o.div_ceil(NR);
         let w = params.weight();
-        let mut data = vec![f32x8::ZERO; panels * h * NV];
+        // Huge pages: decode streams all of W every call (docs/PERF.md).
+        let mut data = huge_pages::filled_vec(panels * h * NV, f32x8::ZERO);
         data.par_chunks_mut(h * NV)
             .enumerate()
             .for_each(|(j, panel)| {
