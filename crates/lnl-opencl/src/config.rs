@@ -45,6 +45,10 @@ impl GemmTiles {
 /// per compute unit (a launch size, not baked into the program). `nv`: NVIDIA-only cache hints
 /// for W through inline PTX (loads that skip L1; with `pf` > 0, W prefetched into L2 that many
 /// steps ahead), only on NVIDIA's platform.
+/// `xnt` > 0 selects, where H fits (H <= 4 * `xnt` * `xp`), the kernel of gemv_xreg.cl instead:
+/// `xnt`-wide work-groups (one per compute unit) that hold x in registers (`xp` float4 per row
+/// and work-item), `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
+/// it shares `r`, `nv` and `pf` with the staged GEMV. `xnt` 0: the staged GEMV for every H.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -57,9 +61,42 @@ pub struct GemvTiles {
     pub per_cu: usize,
     pub nv: bool,
     pub pf: usize,
+    pub xnt: usize,
+    pub xp: usize,
+    pub xb: usize,
+    pub xf: usize,
 }
 
 impl GemvTiles {
+    /// Whether the register kernel (gemv_xreg.cl) takes rows of `hidden` elements.
+    pub fn xreg_fits(&self, hidden: usize) -> bool {
+        self.xnt > 0 && hidden <= 4 * self.xnt * self.xp
+    }
+    /// The register kernel's local memory: the warps' totals (`xf` batches or the statistics'
+    /// 2 `r` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
+    pub fn xreg_local_bytes(&self) -> usize {
+        if self.xnt == 0 {
+            return 0;
+        }
+        let slots = (self.xf * self.xb * self.r).max(2 * self.r);
+        let scratch = if self.nv { 1 } else { self.xnt };
+        4 * slots * (self.xnt / 32 + 1) + 4 * scratch + 8 * self.r
+    }
+    /// Work-groups along the outputs for the register kernel: one per compute unit, never more
+    /// than there are batches.
+    pub fn xreg_groups(&self, out: usize, compute_units: usize) -> usize {
+        out.div_ceil(self.xb).min(compute_units.max(1)).max(1)
+    }
+    fn xreg_is_consistent(&self) -> bool {
+        let pow2_le_32 = |n: usize| n.is_power_of_two() && n <= 32;
+        self.xnt == 0
+            || (self.xnt % 32 == 0
+                && self.xp > 0
+                && self.xb > 0
+                && self.xf > 0
+                && pow2_le_32(self.xb * self.r)
+                && pow2_le_32(2 * self.r))
+    }
     pub fn work_group(&self) -> usize {
         self.kt * self.og
     }
@@ -101,6 +138,7 @@ impl GemvTiles {
             && (1..=self.r).contains(&self.rr)
             && self.per_cu > 0
             && (self.nv || self.pf == 0)
+            && self.xreg_is_consistent()
     }
 }
 
@@ -140,6 +178,10 @@ const fn gemv(
         per_cu,
         nv: false,
         pf: 0,
+        xnt: 0,
+        xp: 0,
+        xb: 0,
+        xf: 0,
     }
 }
 
@@ -186,16 +228,28 @@ impl KernelConfig {
                     gemv_max_rows: 2 * gemv.r,
                 })
             })
-            // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
-            // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
-            // docs/PERF.md), then without (should the inline PTX not build).
+            // On NVIDIA's platform each level first with the register GEMV (x in registers,
+            // 512-wide groups, shuffles through inline PTX; 2 outputs per batch, then 1 should
+            // the device compiler need more than the 128 registers a 512-wide group allows),
+            // then the staged GEMV with the cache hints (W loads that skip L1, W prefetched into
+            // L2 four steps ahead: measured fastest on an H100, see docs/PERF.md), then without
+            // (should the inline PTX not build).
             .flat_map(|c| {
                 let mut hinted = c;
                 hinted.gemv.nv = true;
                 hinted.gemv.pf = 4;
-                (limits.nvidia && limits.is_gpu)
-                    .then_some(hinted)
+                let xreg = |xb| {
+                    let mut x = hinted;
+                    (x.gemv.xnt, x.gemv.xp, x.gemv.xb, x.gemv.xf) = (512, 2, xb, 8);
+                    x
+                };
+                let nv = limits.nvidia && limits.is_gpu;
+                let first = nv && c.gemv == GPU_LEVELS[0].1;
+                first
+                    .then(|| [xreg(2), xreg(1)])
                     .into_iter()
+                    .flatten()
+                    .chain(nv.then_some(hinted))
                     .chain([c])
             })
             .filter(|c| c.fits(limits))
@@ -214,6 +268,8 @@ impl KernelConfig {
             && self.norm_wg <= max_wg
             && self.gemm.local_bytes() <= limits.local_mem_bytes
             && self.gemv.local_bytes() <= limits.local_mem_bytes
+            && self.gemv.xnt <= max_wg
+            && self.gemv.xreg_local_bytes() <= limits.local_mem_bytes
             && 4 * self.norm_wg <= limits.local_mem_bytes
     }
 
@@ -223,8 +279,26 @@ impl KernelConfig {
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
-             -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr, v.nv as u8, v.pf
+             -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={} -DGEMVX_NT={} -DGEMVX_XP={} -DGEMVX_B={} \
+             -DGEMVX_F={}",
+            g.bm,
+            g.bn,
+            g.bk,
+            g.tm,
+            g.tn,
+            v.kt,
+            v.og,
+            v.opt,
+            v.r,
+            v.u,
+            v.kc,
+            v.rr,
+            v.nv as u8,
+            v.pf,
+            v.xnt,
+            v.xp,
+            v.xb,
+            v.xf
         )
     }
 }
@@ -281,9 +355,13 @@ mod tests {
     fn only_nvidia_gets_the_cache_hints_and_each_has_a_plain_fallback() {
         let nv = KernelConfig::candidates(&H100);
         assert_eq!((nv[0].gemv.nv, nv[0].gemv.pf), (true, 4));
-        let mut plain = nv[0];
+        assert_eq!((nv[0].gemv.xnt, nv[0].gemv.xb), (512, 2));
+        assert_eq!((nv[1].gemv.xnt, nv[1].gemv.xb), (512, 1));
+        assert_eq!((nv[2].gemv.nv, nv[2].gemv.xnt), (true, 0));
+        let mut plain = nv[2];
         (plain.gemv.nv, plain.gemv.pf) = (false, 0);
-        assert_eq!(nv[1], plain);
+        assert_eq!(nv[3], plain);
+        assert!(nv[0].gemv.xreg_fits(4096) && !nv[0].gemv.xreg_fits(4100));
         let other = DeviceLimits {
             nvidia: false,
             ..H100
@@ -291,7 +369,7 @@ mod tests {
         assert!(KernelConfig::candidates(&other)
             .iter()
             .chain(&KernelConfig::candidates(&POCL_CPU))
-            .all(|c| !c.gemv.nv));
+            .all(|c| !c.gemv.nv && c.gemv.xnt == 0));
         assert!(!nv[0].fits(&other));
     }
 

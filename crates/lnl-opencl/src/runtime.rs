@@ -159,6 +159,8 @@ fn kernels_accept(
         let need = match name {
             "gemm_unfused" | "gemm_fused" => config.gemm.work_group(),
             "gemv_unfused" | "gemv_fused" => config.gemv.work_group(),
+            "gemvx_unfused" | "gemvx_fused" if config.gemv.xnt == 0 => continue,
+            "gemvx_unfused" | "gemvx_fused" => config.gemv.xnt,
             _ => config.norm_wg,
         };
         let kernel = cl::create_kernel(program, name).map_err(|e| format!("{name}: {e}"))?;
