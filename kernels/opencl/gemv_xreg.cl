@@ -11,7 +11,7 @@
 // (GEMVX_XP float4 per row, loaded once from global memory), so x is read from L2 once per
 // work-group and never from local memory. W is streamed straight into registers (one float4 per
 // output and part: a warp reads 512 contiguous bytes), GEMVX_B outputs per batch, the next batch
-// loaded before the current one's FMAs, and (NVIDIA) loads that skip L1 plus an L2 prefetch
+// loaded before the current one's FMAs (GEMVX_DB), and (NVIDIA) loads that skip L1 plus an L2 prefetch
 // GEMV_PF batches ahead (gemv.cl's helpers). Each batch's GEMVX_B x GEMV_R partial sums are
 // reduced over the warp by a transposing butterfly (one value per lane pair at the end; NVIDIA:
 // shfl.sync through inline PTX, elsewhere the same exchanges through local memory), written to
@@ -21,7 +21,8 @@
 // registers each).
 // Compile-time: GEMVX_NT (work-group size, a multiple of 32), GEMVX_XP (H <= 4 * GEMVX_NT *
 // GEMVX_XP; the host falls back to gemv.cl beyond), GEMVX_B (GEMVX_B * GEMV_R and 2 * GEMV_R
-// powers of two <= 32), GEMVX_F, with GEMV_R, GEMV_NV, GEMV_PF from gemv.cl.
+// powers of two <= 32), GEMVX_F, GEMVX_DB (1: the next batch's W loaded before the current
+// one's FMAs; 0: not, fewer registers), with GEMV_R, GEMV_NV, GEMV_PF from gemv.cl.
 
 #if GEMVX_NT
 
@@ -236,9 +237,16 @@ inline void gemvx_body(const bool fused, const __global float *a, float eps,
 
     for (uint i = 0; i < my_batches; ++i) {
         const uint bt = gid + i * n_groups;
+#if GEMVX_DB
         // The next batch's W before this one's FMAs (past the last: discarded, zero-guarded).
         float4 wn[GEMVX_B][GEMVX_XP];
         x_load_w(w, n_len, k_len, (bt + n_groups) * GEMVX_B, vec, wn);
+#else
+        // This batch's W now (the first batch's was loaded before the prologue): fewer
+        // registers; the L2 prefetch keeps HBM busy.
+        if (i > 0)
+            x_load_w(w, n_len, k_len, bt * GEMVX_B, vec, wv);
+#endif
 #if GEMV_NV && GEMV_PF
         if (i + GEMV_PF < my_batches)
             x_prefetch_w(w, n_len, k_len, (bt + GEMV_PF * n_groups) * GEMVX_B, vec);
@@ -274,11 +282,13 @@ inline void gemvx_body(const bool fused, const __global float *a, float eps,
 #endif
             barrier(CLK_LOCAL_MEM_FENCE); // red is read before the next batches write it
         }
+#if GEMVX_DB
 #pragma unroll
         for (uint b = 0; b < GEMVX_B; ++b)
 #pragma unroll
             for (uint p = 0; p < GEMVX_XP; ++p)
                 wv[b][p] = wn[b][p];
+#endif
     }
 }
 

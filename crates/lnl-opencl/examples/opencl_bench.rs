@@ -9,8 +9,8 @@
 //!
 //! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf] the GEMV's (tuning;
-//! without the last four, or with xnt 0: the staged GEMV, gemv.cl, whatever the default);
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb] the GEMV's
+//! (tuning; without the last five, or with xnt 0: the staged GEMV, gemv.cl, whatever the default);
 //! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
 //! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there;
 //! LNL_BENCH_PAIRS=N adds N interleaved (fused, unfused) pairs per shape after the main timing,
@@ -41,8 +41,8 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if x.is_empty() || x.len() == 4 => {
-            let x = if x.is_empty() { &[0; 4][..] } else { x };
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if x.is_empty() || x.len() == 5 => {
+            let x = if x.is_empty() { &[0; 5][..] } else { x };
             Some(GemvTiles {
                 kt,
                 og,
@@ -58,11 +58,12 @@ fn gemv_override() -> Option<GemvTiles> {
                 xp: x[1],
                 xb: x[2],
                 xf: x[3],
+                xdb: x[4] != 0,
             })
         }
         _ => {
             eprintln!(
-                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf]"
+                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb]"
             );
             None
         }
@@ -247,6 +248,12 @@ fn main() -> lnl_core::Result<()> {
                 // The device compiler's output (PTX on NVIDIA), for register and spill reports.
                 std::fs::write(&path, layer.runtime().program_binary()?)
                     .unwrap_or_else(|e| eprintln!("writing {path}: {e}"));
+                // NVIDIA: the register GEMV's separate build, and its compiler report.
+                if let Some((bin, log)) = layer.runtime().xreg_program() {
+                    std::fs::write(format!("{path}.x"), bin)
+                        .unwrap_or_else(|e| eprintln!("writing {path}.x: {e}"));
+                    eprintln!("register GEMV build log:\n{log}");
+                }
                 dumped = true;
             }
             let xb = layer.upload(&x)?;

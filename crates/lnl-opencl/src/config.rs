@@ -48,6 +48,7 @@ impl GemmTiles {
 /// `xnt` > 0 selects, where H fits (H <= 4 * `xnt` * `xp`), the kernel of gemv_xreg.cl instead:
 /// `xnt`-wide work-groups (one per compute unit) that hold x in registers (`xp` float4 per row
 /// and work-item), `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
+/// `xdb`: the next batch's W loaded before the current one's FMAs (more registers);
 /// it shares `r`, `nv` and `pf` with the staged GEMV. `xnt` 0: the staged GEMV for every H.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
@@ -65,6 +66,7 @@ pub struct GemvTiles {
     pub xp: usize,
     pub xb: usize,
     pub xf: usize,
+    pub xdb: bool,
 }
 
 impl GemvTiles {
@@ -182,6 +184,7 @@ const fn gemv(
         xp: 0,
         xb: 0,
         xf: 0,
+        xdb: false,
     }
 }
 
@@ -229,9 +232,9 @@ impl KernelConfig {
                 })
             })
             // On NVIDIA's platform each level first with the register GEMV (x in registers,
-            // 512-wide groups, shuffles through inline PTX; 2 outputs per batch, then 1 should
-            // the device compiler need more than the 128 registers a 512-wide group allows),
-            // then the staged GEMV with the cache hints (W loads that skip L1, W prefetched into
+            // 512-wide groups, shuffles through inline PTX, 1 output per batch: the fewest
+            // registers, built under a 128-register cap, see runtime.rs), then the staged GEMV
+            // with the cache hints (W loads that skip L1, W prefetched into
             // L2 four steps ahead: measured fastest on an H100, see docs/PERF.md), then without
             // (should the inline PTX not build).
             .flat_map(|c| {
@@ -241,14 +244,14 @@ impl KernelConfig {
                 let xreg = |xb| {
                     let mut x = hinted;
                     (x.gemv.xnt, x.gemv.xp, x.gemv.xb, x.gemv.xf) = (512, 2, xb, 8);
+                    x.gemv.xdb = true;
                     x
                 };
                 let nv = limits.nvidia && limits.is_gpu;
                 let first = nv && c.gemv == GPU_LEVELS[0].1;
                 first
-                    .then(|| [xreg(2), xreg(1)])
+                    .then(|| xreg(1))
                     .into_iter()
-                    .flatten()
                     .chain(nv.then_some(hinted))
                     .chain([c])
             })
@@ -280,7 +283,7 @@ impl KernelConfig {
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
              -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={} -DGEMVX_NT={} -DGEMVX_XP={} -DGEMVX_B={} \
-             -DGEMVX_F={}",
+             -DGEMVX_F={} -DGEMVX_DB={}",
             g.bm,
             g.bn,
             g.bk,
@@ -298,7 +301,8 @@ impl KernelConfig {
             v.xnt,
             v.xp,
             v.xb,
-            v.xf
+            v.xf,
+            v.xdb as u8
         )
     }
 }
@@ -355,12 +359,11 @@ mod tests {
     fn only_nvidia_gets_the_cache_hints_and_each_has_a_plain_fallback() {
         let nv = KernelConfig::candidates(&H100);
         assert_eq!((nv[0].gemv.nv, nv[0].gemv.pf), (true, 4));
-        assert_eq!((nv[0].gemv.xnt, nv[0].gemv.xb), (512, 2));
-        assert_eq!((nv[1].gemv.xnt, nv[1].gemv.xb), (512, 1));
-        assert_eq!((nv[2].gemv.nv, nv[2].gemv.xnt), (true, 0));
-        let mut plain = nv[2];
+        assert_eq!((nv[0].gemv.xnt, nv[0].gemv.xb), (512, 1));
+        assert_eq!((nv[1].gemv.nv, nv[1].gemv.xnt), (true, 0));
+        let mut plain = nv[1];
         (plain.gemv.nv, plain.gemv.pf) = (false, 0);
-        assert_eq!(nv[3], plain);
+        assert_eq!(nv[2], plain);
         assert!(nv[0].gemv.xreg_fits(4096) && !nv[0].gemv.xreg_fits(4100));
         let other = DeviceLimits {
             nvidia: false,

@@ -119,8 +119,12 @@ impl OpenClLayer {
         let (h, o) = (params.hidden(), params.out());
         fits_u32(Param::Weight, o, h)?;
         let kernel = |name: &str| {
-            cl::create_kernel(&rt.program, name)
-                .map_err(|e| device_error(rt.description(), name, e))
+            let program = if name.starts_with("gemvx") {
+                &rt.program_x
+            } else {
+                &rt.program
+            };
+            cl::create_kernel(program, name).map_err(|e| device_error(rt.description(), name, e))
         };
         let (norm, gemm, gemv, gemvx) = match strategy {
             Strategy::Unfused => ("layernorm", "gemm_unfused", "gemv_unfused", "gemvx_unfused"),

@@ -85,6 +85,14 @@ pub(crate) fn build(
     Ok(program)
 }
 
+/// The build log of a built program for `device` (empty if the platform gives none).
+pub(crate) fn build_log(program: &cl::Program, device: &ocl::Device) -> String {
+    match cl::get_program_build_info(program, *device.as_core(), ProgramBuildInfo::BuildLog) {
+        Ok(ProgramBuildInfoResult::BuildLog(log)) => log,
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

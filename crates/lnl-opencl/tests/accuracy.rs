@@ -295,6 +295,7 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
     let with = |xnt, xp, xb, xf| {
         let mut c = base;
         (c.gemv.xnt, c.gemv.xp, c.gemv.xb, c.gemv.xf) = (xnt, xp, xb, xf);
+        c.gemv.xdb = xb != 4; // both loop forms
         c
     };
     let h100 = [(8, 4096, 40), (1, 4096, 8), (3, 2050, 17), (8, 64, 24)];
