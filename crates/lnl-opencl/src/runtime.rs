@@ -155,12 +155,15 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
         // The register GEMV needs <= 65536 / xnt registers per work-item to run xnt-wide
         // (128 at 512), and NVIDIA's OpenCL compiler does not derive that cap from
         // reqd_work_group_size (measured on an H100: its gemvx kernels allowed only 256
-        // work-items). A program-wide cap would also bind the GEMMs (135+ registers), so on
-        // NVIDIA the register GEMV comes from a second build of the same sources with
-        // -cl-nv-maxrregcount; -cl-nv-verbose puts the register and spill report in its log.
+        // work-items, also when built with "-cl-nv-maxrregcount=128", a spelling the driver
+        // apparently ignores; cl_nv_compiler_options spells it "-cl-nv-maxrregcount <N>",
+        // untested on the device). A program-wide cap would also bind the GEMMs (135+
+        // registers), so on NVIDIA the register GEMV comes from a second build of the same
+        // sources with the cap; -cl-nv-verbose puts ptxas' register and spill report in its log,
+        // which a rejection below carries in its reason.
         let (program_x, build_log_x) = if config.gemv.xnt > 0 && limits.nvidia {
             let opts = format!(
-                "{} -cl-nv-maxrregcount={} -cl-nv-verbose",
+                "{} -cl-nv-maxrregcount {} -cl-nv-verbose",
                 config.build_options(),
                 65536 / config.gemv.xnt
             );
@@ -189,7 +192,8 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
                     compute_units: limits.compute_units,
                 })
             }
-            Err(reason) => last_reason = reason,
+            Err(reason) if build_log_x.is_empty() => last_reason = reason,
+            Err(reason) => last_reason = format!("{reason}; register GEMV build: {build_log_x}"),
         }
     }
     Err(unavailable(last_reason))
