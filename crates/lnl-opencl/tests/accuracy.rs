@@ -304,7 +304,12 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
         (c.gemv.nv, c.gemv.pf) = (true, 4);
         c
     };
+    // Row blocks of 4 (256 work-items x 4 float4 per row: the same 64 registers of x), W not
+    // double-buffered.
+    let mut r4 = with(256, 4, 1, 8);
+    (r4.gemv.r, r4.gemv.rr, r4.gemv.xdb) = (4, 4, false);
     let cases = [
+        (r4, [(8, 4096, 40), (7, 1000, 9), (1, 4096, 8), (3, 64, 24)]),
         (
             with(64, 2, 2, 3),
             [(8, 512, 70), (13, 257, 41), (1, 30, 9), (5, 600, 33)],
