@@ -22,11 +22,11 @@ inline float4 fetch4(const __global float *src, uint nrows, uint k_len, uint row
 }
 
 // What the stager writes for A (the GEMM's left operand) at one row, columns k..k+3:
-// unfused, A is xhat and goes through unchanged; fused, A is x and is standardised here, on its
-// way into local memory or registers (the fusion; gamma and beta are folded into W and the bias).
-// Padding columns (k >= H) standardise to a finite value or to the row's own NaN; W's padding
-// columns are zero, so they add nothing to a finite row.
-inline float4 stage_a(float4 v, bool fused, float2 st)
+// unfused, A is xhat and goes through unchanged; fused, A is x and is centred here, on its way
+// into local memory (the fusion; the GEMM's epilogue multiplies each row's sums by its rstd, and
+// gamma and beta are folded into W and the bias). Padding columns (k >= H) centre to a finite
+// value or to the row's own NaN; W's padding columns are zero, so they add nothing to a finite row.
+inline float4 stage_a(float4 v, bool fused, float mean)
 {
-    return fused ? standardise4(v, st) : v;
+    return fused ? centre4(v, mean) : v;
 }

@@ -9,9 +9,15 @@
 //!
 //! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf the GEMV's (tuning);
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb] the GEMV's
+//! (tuning; without the last five, or with xnt 0: the staged GEMV, gemv.cl, whatever the default);
 //! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
-//! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there.
+//! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there;
+//! LNL_BENCH_PAIRS=N adds N interleaved (fused, unfused) pairs per shape after the main timing,
+//! each side the median of a block of event runs and one b2b block, and reports the median
+//! fused/unfused ratio of each measure and how many pairs fused won (a same-run A/B that can
+//! tell a 0.5% effect from drift). Every line also reports each kernel's own event time
+//! (statistics or LayerNorm pass, then the GEMM/GEMV), medians.
 
 use lnl_core::shapes::{SuiteShape, SUITE};
 use lnl_core::testdata::{normal_vec, random_params};
@@ -35,20 +41,30 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf] => Some(GemvTiles {
-            kt,
-            og,
-            opt,
-            r,
-            u,
-            kc,
-            rr,
-            per_cu,
-            nv: nv != 0,
-            pf,
-        }),
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if x.is_empty() || x.len() == 5 => {
+            let x = if x.is_empty() { &[0; 5][..] } else { x };
+            Some(GemvTiles {
+                kt,
+                og,
+                opt,
+                r,
+                u,
+                kc,
+                rr,
+                per_cu,
+                nv: nv != 0,
+                pf,
+                xnt: x[0],
+                xp: x[1],
+                xb: x[2],
+                xf: x[3],
+                xdb: x[4] != 0,
+            })
+        }
         _ => {
-            eprintln!("ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf");
+            eprintln!(
+                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb]"
+            );
             None
         }
     }
@@ -90,6 +106,108 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Event timings of `runs` forwards: (whole forward, first kernel, last kernel), each a median
+/// in seconds (the first kernel's `None` when the forward is one kernel).
+fn time_events(
+    layer: &OpenClLayer,
+    xb: &ocl::Buffer<f32>,
+    yb: &ocl::Buffer<f32>,
+    rows: usize,
+    runs: usize,
+) -> lnl_core::Result<(f64, f64, Option<f64>, f64)> {
+    let (mut dev, mut k1, mut k2) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let run = layer.enqueue_profiled(xb, rows, yb)?.expect("rows > 0");
+        layer.finish()?;
+        dev.push(run.elapsed_ns()? as f64 * 1e-9);
+        let (a, b) = run.kernels_ns()?;
+        if let Some(a) = a {
+            k1.push(a as f64 * 1e-9);
+        }
+        k2.push(b as f64 * 1e-9);
+    }
+    let min = dev.iter().copied().fold(f64::INFINITY, f64::min);
+    let first = (!k1.is_empty()).then(|| median(&mut k1));
+    Ok((median(&mut dev), min, first, median(&mut k2)))
+}
+
+/// Back-to-back timing: `blocks` times 20 forwards enqueued without waiting, per forward, median.
+fn time_b2b(
+    layer: &OpenClLayer,
+    xb: &ocl::Buffer<f32>,
+    yb: &ocl::Buffer<f32>,
+    rows: usize,
+    blocks: usize,
+) -> lnl_core::Result<f64> {
+    let b2b_n = 20usize;
+    let mut b2b = Vec::new();
+    for _ in 0..blocks {
+        let t = Instant::now();
+        for _ in 0..b2b_n {
+            layer.enqueue(xb, rows, yb)?;
+        }
+        layer.finish()?;
+        b2b.push(t.elapsed().as_secs_f64() / b2b_n as f64);
+    }
+    Ok(median(&mut b2b))
+}
+
+type Timed = (
+    Strategy,
+    f64,
+    f64,
+    String,
+    OpenClLayer,
+    ocl::Buffer<f32>,
+    ocl::Buffer<f32>,
+    usize,
+);
+
+/// Interleaved fused/unfused pairs (Strategy::ALL is [Unfused, Fused]): per pair, each side's
+/// event median over a block of a fifth of the main run count, and one b2b block; fused first
+/// in even pairs, unfused first in odd ones, so that a drift does not favour one side.
+fn pair_report(shape: &SuiteShape, timed: &[Timed], pairs: usize) -> lnl_core::Result<()> {
+    let (u, f) = (&timed[0], &timed[1]);
+    let block = (u.7 / 5).clamp(5, 100);
+    let (mut ev, mut bb, mut ev_won, mut bb_won) = (Vec::new(), Vec::new(), 0, 0);
+    let one = |t: &Timed| -> lnl_core::Result<(f64, f64)> {
+        let e = time_events(&t.4, &t.5, &t.6, shape.rows, block)?.0;
+        let b = time_b2b(&t.4, &t.5, &t.6, shape.rows, 3)?;
+        Ok((e, b))
+    };
+    for p in 0..pairs {
+        let (fu, un) = if p % 2 == 0 {
+            let a = one(f)?;
+            (a, one(u)?)
+        } else {
+            let b = one(u)?;
+            (one(f)?, b)
+        };
+        ev.push(fu.0 / un.0);
+        bb.push(fu.1 / un.1);
+        ev_won += (fu.0 < un.0) as usize;
+        bb_won += (fu.1 < un.1) as usize;
+    }
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|r| format!("{r:.4}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    eprintln!("  {} pairs event f/u: {}", shape.name, list(&ev));
+    eprintln!("  {} pairs b2b f/u: {}", shape.name, list(&bb));
+    let (me, mb) = (median(&mut ev), median(&mut bb));
+    eprintln!(
+        "PAIRS {} ({pairs} pairs, {block} event runs per side): fused/unfused median event {me:.4} (fused won {ev_won}/{pairs}), b2b {mb:.4} (fused won {bb_won}/{pairs})",
+        shape.name
+    );
+    println!(
+        "{{\"provider\":\"opencl\",\"shape\":{:?},\"pairs\":{pairs},\"event_ratio_median\":{me:.5},\"event_fused_won\":{ev_won},\"b2b_ratio_median\":{mb:.5},\"b2b_fused_won\":{bb_won}}}",
+        shape.name
+    );
+    Ok(())
+}
+
 fn main() -> lnl_core::Result<()> {
     let names: Vec<String> = std::env::args().skip(1).collect();
     let budget: f64 = std::env::var("LNL_BENCH_SECONDS")
@@ -114,6 +232,10 @@ fn main() -> lnl_core::Result<()> {
             });
         }
     }
+    let pairs: usize = std::env::var("LNL_BENCH_PAIRS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut table = Vec::new();
     let mut dumped = false;
     for shape in &shapes {
@@ -126,6 +248,12 @@ fn main() -> lnl_core::Result<()> {
                 // The device compiler's output (PTX on NVIDIA), for register and spill reports.
                 std::fs::write(&path, layer.runtime().program_binary()?)
                     .unwrap_or_else(|e| eprintln!("writing {path}: {e}"));
+                // NVIDIA: the register GEMV's separate build, and its compiler report.
+                if let Some((bin, log)) = layer.runtime().xreg_program() {
+                    std::fs::write(format!("{path}.x"), bin)
+                        .unwrap_or_else(|e| eprintln!("writing {path}.x: {e}"));
+                    eprintln!("register GEMV build log:\n{log}");
+                }
                 dumped = true;
             }
             let xb = layer.upload(&x)?;
@@ -144,38 +272,33 @@ fn main() -> lnl_core::Result<()> {
             let est = t0.elapsed().as_secs_f64() / 3.0;
             let runs = ((budget / 2.0 / est) as usize).clamp(5, 500);
 
-            let mut dev = Vec::with_capacity(runs);
-            for _ in 0..runs {
-                let run = layer
-                    .enqueue_profiled(&xb, shape.rows, &yb)?
-                    .expect("rows > 0");
-                layer.finish()?;
-                dev.push(run.elapsed_ns()? as f64 * 1e-9);
-            }
-            let min = dev.iter().copied().fold(f64::INFINITY, f64::min);
-            let med = median(&mut dev);
-
-            let b2b_n = 20usize;
-            let mut b2b = Vec::new();
-            for _ in 0..(runs / b2b_n).clamp(3, 25) {
-                let t = Instant::now();
-                for _ in 0..b2b_n {
-                    layer.enqueue(&xb, shape.rows, &yb)?;
-                }
-                layer.finish()?;
-                b2b.push(t.elapsed().as_secs_f64() / b2b_n as f64);
-            }
-            let b2b_med = median(&mut b2b);
+            let (med, min, k_first, k_last) = time_events(&layer, &xb, &yb, shape.rows, runs)?;
+            let b2b_med = time_b2b(&layer, &xb, &yb, shape.rows, (runs / 20).clamp(3, 25))?;
             let cfg = layer.runtime().config();
             println!(
-                "{{\"provider\":\"opencl\",\"device\":{:?},\"shape\":{:?},\"rows\":{},\"hidden\":{},\"out\":{},\"strategy\":\"{}\",\"median_s\":{:e},\"min_s\":{:e},\"b2b_s\":{:e},\"runs\":{},\"gflops\":{:.1},\"gbs\":{:.1},\"check\":{:?},\"gemm_tiles\":\"{}x{}x{}/{}x{}\",\"gemv\":\"{:?}\"}}",
+                "{{\"provider\":\"opencl\",\"device\":{:?},\"shape\":{:?},\"rows\":{},\"hidden\":{},\"out\":{},\"strategy\":\"{}\",\"median_s\":{:e},\"min_s\":{:e},\"b2b_s\":{:e},\"runs\":{},\"gflops\":{:.1},\"gbs\":{:.1},\"check\":{:?},\"first_kernel_s\":{:e},\"last_kernel_s\":{:e},\"gemm_tiles\":\"{}x{}x{}/{}x{}\",\"gemv\":\"{:?}\"}}",
                 layer.runtime().description(), shape.name, shape.rows, shape.hidden, shape.out,
                 s, med, min, b2b_med, runs, shape.flops() / med * 1e-9,
-                shape.min_bytes() / med * 1e-9, check,
+                shape.min_bytes() / med * 1e-9, check, k_first.unwrap_or(0.0), k_last,
                 cfg.gemm.bm, cfg.gemm.bn, cfg.gemm.bk, cfg.gemm.tm, cfg.gemm.tn, cfg.gemv
             );
-            per_strategy.push((s, med, b2b_med, check));
+            eprintln!(
+                "  {} {s}: event {:.1} us (first kernel {}, last kernel {:.1}), b2b {:.1} us",
+                shape.name,
+                med * 1e6,
+                k_first.map_or("none".into(), |v| format!("{:.1}", v * 1e6)),
+                k_last * 1e6,
+                b2b_med * 1e6
+            );
+            per_strategy.push((s, med, b2b_med, check, layer, xb, yb, runs));
         }
+        if pairs > 0 {
+            pair_report(shape, &per_strategy, pairs)?;
+        }
+        let per_strategy: Vec<_> = per_strategy
+            .into_iter()
+            .map(|(s, med, b2b, check, ..)| (s, med, b2b, check))
+            .collect();
         table.push((shape, per_strategy));
     }
     eprintln!(

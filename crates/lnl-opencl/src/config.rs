@@ -45,6 +45,11 @@ impl GemmTiles {
 /// per compute unit (a launch size, not baked into the program). `nv`: NVIDIA-only cache hints
 /// for W through inline PTX (loads that skip L1; with `pf` > 0, W prefetched into L2 that many
 /// steps ahead), only on NVIDIA's platform.
+/// `xnt` > 0 selects, where H fits (H <= 4 * `xnt` * `xp`), the kernel of gemv_xreg.cl instead:
+/// `xnt`-wide work-groups (one per compute unit) that hold x in registers (`xp` float4 per row
+/// and work-item), `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
+/// `xdb`: the next batch's W loaded before the current one's FMAs (more registers);
+/// it shares `r`, `nv` and `pf` with the staged GEMV. `xnt` 0: the staged GEMV for every H.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -57,9 +62,43 @@ pub struct GemvTiles {
     pub per_cu: usize,
     pub nv: bool,
     pub pf: usize,
+    pub xnt: usize,
+    pub xp: usize,
+    pub xb: usize,
+    pub xf: usize,
+    pub xdb: bool,
 }
 
 impl GemvTiles {
+    /// Whether the register kernel (gemv_xreg.cl) takes rows of `hidden` elements.
+    pub fn xreg_fits(&self, hidden: usize) -> bool {
+        self.xnt > 0 && hidden <= 4 * self.xnt * self.xp
+    }
+    /// The register kernel's local memory: the warps' totals (`xf` batches or the statistics'
+    /// 2 `r` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
+    pub fn xreg_local_bytes(&self) -> usize {
+        if self.xnt == 0 {
+            return 0;
+        }
+        let slots = (self.xf * self.xb * self.r).max(2 * self.r);
+        let scratch = if self.nv { 1 } else { self.xnt };
+        4 * slots * (self.xnt / 32 + 1) + 4 * scratch + 8 * self.r
+    }
+    /// Work-groups along the outputs for the register kernel: one per compute unit, never more
+    /// than there are batches.
+    pub fn xreg_groups(&self, out: usize, compute_units: usize) -> usize {
+        out.div_ceil(self.xb).min(compute_units.max(1)).max(1)
+    }
+    fn xreg_is_consistent(&self) -> bool {
+        let pow2_le_32 = |n: usize| n.is_power_of_two() && n <= 32;
+        self.xnt == 0
+            || (self.xnt % 32 == 0
+                && self.xp > 0
+                && self.xb > 0
+                && self.xf > 0
+                && pow2_le_32(self.xb * self.r)
+                && pow2_le_32(2 * self.r))
+    }
     pub fn work_group(&self) -> usize {
         self.kt * self.og
     }
@@ -101,6 +140,7 @@ impl GemvTiles {
             && (1..=self.r).contains(&self.rr)
             && self.per_cu > 0
             && (self.nv || self.pf == 0)
+            && self.xreg_is_consistent()
     }
 }
 
@@ -140,6 +180,11 @@ const fn gemv(
         per_cu,
         nv: false,
         pf: 0,
+        xnt: 0,
+        xp: 0,
+        xb: 0,
+        xf: 0,
+        xdb: false,
     }
 }
 
@@ -188,7 +233,10 @@ impl KernelConfig {
             })
             // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
             // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
-            // docs/PERF.md), then without (should the inline PTX not build).
+            // docs/PERF.md), then without (should the inline PTX not build). The register GEMV
+            // (`xnt` > 0) is not a default anywhere: on the H100 its 512-wide kernels were
+            // refused (256 work-items allowed), so it has not been measured there; it is
+            // reachable with an explicit configuration (opencl_bench: LNL_OPENCL_GEMV).
             .flat_map(|c| {
                 let mut hinted = c;
                 hinted.gemv.nv = true;
@@ -214,6 +262,8 @@ impl KernelConfig {
             && self.norm_wg <= max_wg
             && self.gemm.local_bytes() <= limits.local_mem_bytes
             && self.gemv.local_bytes() <= limits.local_mem_bytes
+            && self.gemv.xnt <= max_wg
+            && self.gemv.xreg_local_bytes() <= limits.local_mem_bytes
             && 4 * self.norm_wg <= limits.local_mem_bytes
     }
 
@@ -223,8 +273,27 @@ impl KernelConfig {
         format!(
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
-             -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={}",
-            g.bm, g.bn, g.bk, g.tm, g.tn, v.kt, v.og, v.opt, v.r, v.u, v.kc, v.rr, v.nv as u8, v.pf
+             -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={} -DGEMVX_NT={} -DGEMVX_XP={} -DGEMVX_B={} \
+             -DGEMVX_F={} -DGEMVX_DB={}",
+            g.bm,
+            g.bn,
+            g.bk,
+            g.tm,
+            g.tn,
+            v.kt,
+            v.og,
+            v.opt,
+            v.r,
+            v.u,
+            v.kc,
+            v.rr,
+            v.nv as u8,
+            v.pf,
+            v.xnt,
+            v.xp,
+            v.xb,
+            v.xf,
+            v.xdb as u8
         )
     }
 }
@@ -292,7 +361,19 @@ mod tests {
             .iter()
             .chain(&KernelConfig::candidates(&POCL_CPU))
             .all(|c| !c.gemv.nv));
+        assert!(nv.iter().all(|c| c.gemv.xnt == 0));
         assert!(!nv[0].fits(&other));
+    }
+
+    #[test]
+    fn the_register_gemv_covers_h_up_to_its_columns() {
+        let mut v = GPU_LEVELS[0].1;
+        assert!(!v.xreg_fits(1));
+        (v.xnt, v.xp, v.xb, v.xf) = (512, 2, 1, 8);
+        assert!(v.is_consistent());
+        assert!(v.xreg_fits(4096) && !v.xreg_fits(4097));
+        v.xb = 8; // 64 partial sums per batch: more than a warp's lanes
+        assert!(!v.is_consistent());
     }
 
     #[test]

@@ -28,6 +28,8 @@ struct State {
     norm: cl::Kernel,
     gemm: cl::Kernel,
     gemv: cl::Kernel,
+    /// The register GEMV (gemv_xreg.cl), when the configuration enables it.
+    gemvx: Option<cl::Kernel>,
     scratch: Option<Buffer<f32>>,
 }
 
@@ -63,24 +65,38 @@ impl std::fmt::Debug for OpenClLayer {
 pub struct ProfiledRun {
     first: cl::Event,
     last: cl::Event,
+    /// One kernel: `first` is `last`.
+    single: bool,
 }
 
 impl ProfiledRun {
-    /// Nanoseconds between the start of the first kernel and the end of the last. Call after
-    /// the queue has finished.
-    pub fn elapsed_ns(&self) -> Result<u64> {
-        let t = |ev: &cl::Event, what| match cl::get_event_profiling_info(ev, what) {
+    fn stamp(ev: &cl::Event, what: ProfilingInfo) -> Result<u64> {
+        match cl::get_event_profiling_info(ev, what) {
             Ok(ProfilingInfoResult::Start(v)) | Ok(ProfilingInfoResult::End(v)) => Ok(v),
             other => Err(device_error(
                 "",
                 "reading profiling info",
                 format!("{other:?}"),
             )),
+        }
+    }
+
+    /// Nanoseconds between the start of the first kernel and the end of the last. Call after
+    /// the queue has finished.
+    pub fn elapsed_ns(&self) -> Result<u64> {
+        Ok(Self::stamp(&self.last, ProfilingInfo::End)?
+            .saturating_sub(Self::stamp(&self.first, ProfilingInfo::Start)?))
+    }
+
+    /// Each kernel's own device time (start to end), first then last: the statistics or
+    /// LayerNorm pass and the GEMM/GEMV; `None` for the first when the forward is one kernel.
+    pub fn kernels_ns(&self) -> Result<(Option<u64>, u64)> {
+        let own = |ev: &cl::Event| -> Result<u64> {
+            Ok(Self::stamp(ev, ProfilingInfo::End)?
+                .saturating_sub(Self::stamp(ev, ProfilingInfo::Start)?))
         };
-        Ok(
-            t(&self.last, ProfilingInfo::End)?
-                .saturating_sub(t(&self.first, ProfilingInfo::Start)?),
-        )
+        let first = (!self.single).then(|| own(&self.first)).transpose()?;
+        Ok((first, own(&self.last)?))
     }
 }
 
@@ -103,17 +119,25 @@ impl OpenClLayer {
         let (h, o) = (params.hidden(), params.out());
         fits_u32(Param::Weight, o, h)?;
         let kernel = |name: &str| {
-            cl::create_kernel(&rt.program, name)
-                .map_err(|e| device_error(rt.description(), name, e))
+            let program = if name.starts_with("gemvx") {
+                &rt.program_x
+            } else {
+                &rt.program
+            };
+            cl::create_kernel(program, name).map_err(|e| device_error(rt.description(), name, e))
         };
-        let (norm, gemm, gemv) = match strategy {
-            Strategy::Unfused => ("layernorm", "gemm_unfused", "gemv_unfused"),
-            Strategy::Fused => ("row_stats", "gemm_fused", "gemv_fused"),
+        let (norm, gemm, gemv, gemvx) = match strategy {
+            Strategy::Unfused => ("layernorm", "gemm_unfused", "gemv_unfused", "gemvx_unfused"),
+            Strategy::Fused => ("row_stats", "gemm_fused", "gemv_fused", "gemvx_fused"),
         };
         let state = State {
             norm: kernel(norm)?,
             gemm: kernel(gemm)?,
             gemv: kernel(gemv)?,
+            gemvx: match rt.config().gemv.xnt {
+                0 => None,
+                _ => Some(kernel(gemvx)?),
+            },
             scratch: None,
         };
         let (weight, gamma_beta, bias) = match strategy {
@@ -285,11 +309,24 @@ impl OpenClLayer {
         ];
         let (launch, mut args) = if few_rows {
             let v = cfg.gemv;
-            let launch = Launch {
-                kernel: &st.gemv,
-                name: if fused { "gemv_fused" } else { "gemv_unfused" },
-                groups: [v.groups(o, self.rt.compute_units()), rows.div_ceil(v.r)],
-                local: [v.work_group(), 1],
+            let cus = self.rt.compute_units();
+            let launch = match &st.gemvx {
+                Some(kernel) if v.xreg_fits(h) => Launch {
+                    kernel,
+                    name: if fused {
+                        "gemvx_fused"
+                    } else {
+                        "gemvx_unfused"
+                    },
+                    groups: [v.xreg_groups(o, cus), rows.div_ceil(v.r)],
+                    local: [v.xnt, 1],
+                },
+                _ => Launch {
+                    kernel: &st.gemv,
+                    name: if fused { "gemv_fused" } else { "gemv_unfused" },
+                    groups: [v.groups(o, cus), rows.div_ceil(v.r)],
+                    local: [v.work_group(), 1],
+                },
             };
             let head = if fused {
                 vec![Arg::Mem(x), Arg::F32(self.eps)]
@@ -323,7 +360,11 @@ impl OpenClLayer {
         if profiled && !two_passes {
             first = last.clone();
         }
-        Ok(profiled.then_some(ProfiledRun { first, last }))
+        Ok(profiled.then_some(ProfiledRun {
+            first,
+            last,
+            single: !two_passes,
+        }))
     }
 }
 

@@ -7,7 +7,7 @@ use ocl::core::{self as cl, ProgramBuildInfo, ProgramBuildInfoResult};
 use std::ffi::CString;
 
 /// The sources in dependency order: helpers first, kernels after.
-pub const SOURCES: [(&str, &str); 6] = [
+pub const SOURCES: [(&str, &str); 7] = [
     (
         "normalise.cl",
         include_str!("../../../kernels/opencl/normalise.cl"),
@@ -26,16 +26,23 @@ pub const SOURCES: [(&str, &str); 6] = [
     ),
     ("gemm.cl", include_str!("../../../kernels/opencl/gemm.cl")),
     ("gemv.cl", include_str!("../../../kernels/opencl/gemv.cl")),
+    (
+        "gemv_xreg.cl",
+        include_str!("../../../kernels/opencl/gemv_xreg.cl"),
+    ),
 ];
 
-/// Every kernel the program defines (checked after each build).
-pub const KERNELS: [&str; 6] = [
+/// Every kernel the program defines (checked after each build); the last two only when the
+/// configuration enables the register GEMV (`GemvTiles::xnt` > 0).
+pub const KERNELS: [&str; 8] = [
     "row_stats",
     "layernorm",
     "gemm_unfused",
     "gemm_fused",
     "gemv_unfused",
     "gemv_fused",
+    "gemvx_unfused",
+    "gemvx_fused",
 ];
 
 fn source_strings() -> Vec<CString> {
@@ -76,6 +83,14 @@ pub(crate) fn build(
         });
     }
     Ok(program)
+}
+
+/// The build log of a built program for `device` (empty if the platform gives none).
+pub(crate) fn build_log(program: &cl::Program, device: &ocl::Device) -> String {
+    match cl::get_program_build_info(program, *device.as_core(), ProgramBuildInfo::BuildLog) {
+        Ok(ProgramBuildInfoResult::BuildLog(log)) => log,
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,12 @@ pub struct Runtime {
     pub(crate) selected: Selected,
     pub(crate) queue: Queue,
     pub(crate) program: cl::Program,
+    /// The register GEMV's program (gemvx_* kernels): on NVIDIA's platform the same sources
+    /// built again with a register cap (see `create`), elsewhere `program` itself.
+    pub(crate) program_x: cl::Program,
+    /// `program_x`'s build log when it was built separately (with `-cl-nv-verbose`: NVIDIA's
+    /// register and spill report).
+    pub(crate) build_log_x: String,
     pub(crate) config: KernelConfig,
     /// `CL_DEVICE_MAX_COMPUTE_UNITS`: sizes the GEMV's persistent grid.
     pub(crate) compute_units: usize,
@@ -50,6 +56,19 @@ impl Runtime {
                 "CL_PROGRAM_BINARIES",
                 format!("{other:?}"),
             )),
+        }
+    }
+    /// The register GEMV's program binary (as `program_binary`) and build log, when it was
+    /// built separately from the main program (NVIDIA's platform with the register GEMV on).
+    pub fn xreg_program(&self) -> Option<(Vec<u8>, &str)> {
+        if self.build_log_x.is_empty() {
+            return None;
+        }
+        match cl::get_program_info(&self.program_x, cl::ProgramInfo::Binaries) {
+            Ok(cl::ProgramInfoResult::Binaries(mut b)) if !b.is_empty() => {
+                Some((b.swap_remove(0), &self.build_log_x))
+            }
+            _ => None,
         }
     }
     /// `CL_DEVICE_MAX_COMPUTE_UNITS` of the device.
@@ -133,17 +152,48 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
             }
             Err(e) => return Err(e),
         };
-        match kernels_accept(&program, &selected, &config) {
+        // The register GEMV needs <= 65536 / xnt registers per work-item to run xnt-wide
+        // (128 at 512), and NVIDIA's OpenCL compiler does not derive that cap from
+        // reqd_work_group_size (measured on an H100: its gemvx kernels allowed only 256
+        // work-items, also when built with "-cl-nv-maxrregcount=128", a spelling the driver
+        // apparently ignores; cl_nv_compiler_options spells it "-cl-nv-maxrregcount <N>",
+        // untested on the device). A program-wide cap would also bind the GEMMs (135+
+        // registers), so on NVIDIA the register GEMV comes from a second build of the same
+        // sources with the cap; -cl-nv-verbose puts ptxas' register and spill report in its log,
+        // which a rejection below carries in its reason.
+        let (program_x, build_log_x) = if config.gemv.xnt > 0 && limits.nvidia {
+            let opts = format!(
+                "{} -cl-nv-maxrregcount {} -cl-nv-verbose",
+                config.build_options(),
+                65536 / config.gemv.xnt
+            );
+            match program::build(&context, &selected.device, &desc, &opts, None) {
+                Ok(p) => {
+                    let log = program::build_log(&p, &selected.device);
+                    (p, format!("{opts}\n{log}"))
+                }
+                Err(e) => {
+                    last_reason = e.to_string();
+                    continue;
+                }
+            }
+        } else {
+            (program.clone(), String::new())
+        };
+        match kernels_accept(&program, &program_x, &selected, &config) {
             Ok(()) => {
                 return Ok(Runtime {
                     selected,
                     queue,
                     program,
+                    program_x,
+                    build_log_x,
                     config,
                     compute_units: limits.compute_units,
                 })
             }
-            Err(reason) => last_reason = reason,
+            Err(reason) if build_log_x.is_empty() => last_reason = reason,
+            Err(reason) => last_reason = format!("{reason}; register GEMV build: {build_log_x}"),
         }
     }
     Err(unavailable(last_reason))
@@ -152,6 +202,7 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
 /// Checks each built kernel's own work-group limit (registers can lower it below the device's).
 fn kernels_accept(
     program: &cl::Program,
+    program_x: &cl::Program,
     selected: &Selected,
     config: &KernelConfig,
 ) -> std::result::Result<(), String> {
@@ -159,9 +210,16 @@ fn kernels_accept(
         let need = match name {
             "gemm_unfused" | "gemm_fused" => config.gemm.work_group(),
             "gemv_unfused" | "gemv_fused" => config.gemv.work_group(),
+            "gemvx_unfused" | "gemvx_fused" if config.gemv.xnt == 0 => continue,
+            "gemvx_unfused" | "gemvx_fused" => config.gemv.xnt,
             _ => config.norm_wg,
         };
-        let kernel = cl::create_kernel(program, name).map_err(|e| format!("{name}: {e}"))?;
+        let from = if name.starts_with("gemvx") {
+            program_x
+        } else {
+            program
+        };
+        let kernel = cl::create_kernel(from, name).map_err(|e| format!("{name}: {e}"))?;
         let allowed = match cl::get_kernel_work_group_info(
             &kernel,
             selected.device.as_core(),

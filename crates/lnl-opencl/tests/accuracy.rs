@@ -282,3 +282,94 @@ fn an_impossible_allocation_is_out_of_memory() {
         other => panic!("expected OutOfMemory, got {other:?}"),
     }
 }
+
+/// The register GEMV (gemv_xreg.cl; on NVIDIA with shuffles through inline PTX, here with the
+/// same exchanges through local memory, so the same sums in the same order): both strategies,
+/// adversarial rows, a NaN row that stays in its row, several row blocks, several flushes of
+/// the warps' totals per work-group, H not a multiple of 4, H above the kernel's capacity (the
+/// staged GEMV takes it), and the same bits on every run. The H100 shape (512 work-items, 2
+/// float4 per row) included.
+#[test]
+fn register_gemv_meets_the_bound_and_isolates_rows() {
+    let base = first_gpu_config();
+    let with = |xnt, xp, xb, xf| {
+        let mut c = base;
+        (c.gemv.xnt, c.gemv.xp, c.gemv.xb, c.gemv.xf) = (xnt, xp, xb, xf);
+        c.gemv.xdb = xb != 4; // both loop forms
+        c
+    };
+    let h100 = [(8, 4096, 40), (1, 4096, 8), (3, 2050, 17), (8, 64, 24)];
+    let nvidia = |xb| {
+        let mut c = with(512, 2, xb, 8);
+        (c.gemv.nv, c.gemv.pf) = (true, 4);
+        c
+    };
+    // Row blocks of 4 (256 work-items x 4 float4 per row: the same 64 registers of x), W not
+    // double-buffered.
+    let mut r4 = with(256, 4, 1, 8);
+    (r4.gemv.r, r4.gemv.rr, r4.gemv.xdb) = (4, 4, false);
+    let cases = [
+        (r4, [(8, 4096, 40), (7, 1000, 9), (1, 4096, 8), (3, 64, 24)]),
+        (
+            with(64, 2, 2, 3),
+            [(8, 512, 70), (13, 257, 41), (1, 30, 9), (5, 600, 33)],
+        ),
+        (
+            with(32, 1, 4, 2),
+            [(16, 128, 50), (3, 126, 20), (2, 4, 5), (9, 100, 64)],
+        ),
+        (with(512, 2, 2, 8), h100),
+        // NVIDIA's platform only (shuffles and cache hints through inline PTX): the defaults.
+        (nvidia(2), h100),
+        (nvidia(1), h100),
+    ];
+    for (cfg, shapes) in cases {
+        assert!(cfg.gemv.xreg_fits(cfg.gemv.xnt * 4 * cfg.gemv.xp));
+        let probe = random_params(8, 8, 1e-5, 999);
+        // PoCL (CI) must run every portable case. Elsewhere a configuration the device refuses
+        // (the NVIDIA-only cases off NVIDIA; on the H100, 512-wide kernels allowed only 256
+        // work-items) is listed and skipped: the runtime would not pick it either.
+        let pocl = common::layer(&probe, Strategy::Fused)
+            .runtime()
+            .description()
+            .contains("Portable Computing Language");
+        match lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, cfg) {
+            Err(lnl_core::Error::Unavailable { reason, .. }) if cfg.gemv.nv || !pocl => {
+                eprintln!("{:?}: not on this device ({reason})", cfg.gemv);
+                continue;
+            }
+            other => drop(other.unwrap()),
+        }
+        for (i, &(rows, h, o)) in shapes.iter().enumerate() {
+            let params = random_params(h, o, 1e-5, 1000 + i as u64);
+            let (adv, adv_rows) = adversarial_rows(h, 1100 + i as u64);
+            let mut x = normal_vec(rows * h, 1200 + i as u64);
+            let n = adv.len().min(x.len());
+            x[..n].copy_from_slice(&adv[..n]);
+            let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
+            for s in Strategy::ALL {
+                let l = lnl_opencl::OpenClLayer::with_config(&params, s, cfg).unwrap();
+                let y = l.forward(&x, rows).unwrap();
+                let what = format!("{s} {:?} rows {rows} H {h} O {o}", cfg.gemv);
+                let report = lnl_core::tolerance::check(&exp, &y);
+                assert!(report.passed(), "{what} ({adv_rows} adversarial): {report}");
+                // Row 5 of the adversarial block holds a NaN: exactly its outputs are NaN.
+                for (r, row) in y.chunks(o).enumerate() {
+                    let nan_row = r == 5 && rows > 5;
+                    assert_eq!(row.iter().all(|v| v.is_nan()), nan_row, "{what} row {r}");
+                    assert!(
+                        nan_row || row.iter().all(|v| v.is_finite()),
+                        "{what} row {r}"
+                    );
+                }
+                let again = l.forward(&x, rows).unwrap();
+                assert!(
+                    y.iter()
+                        .zip(&again)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{what}: results differ between runs"
+                );
+            }
+        }
+    }
+}
