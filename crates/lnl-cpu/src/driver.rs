@@ -4,7 +4,8 @@
 //!
 //! * **GEMM** (`rows > DECODE_MAX_ROWS`, 48): BLIS loop order. `k` is cut into blocks of [`KC`]
 //!   (a `KC x NR` slice of a `W` panel, 16 KiB, stays in L1); per block, row blocks of up to
-//!   [`MC_MAX`] rows are packed into a per-thread buffer (`MC x KC`, <= 256 KiB, stays in L2)
+//!   [`MC_MAX`] rows ([`MC_ONE_PASS`] when one block per thread holds all the rows) are packed
+//!   into a per-thread buffer (`MC x KC`, <= 256 KiB, stays in L2)
 //!   and swept against every panel of `W` (the `KC x out` block of `W`, 4 MiB at out = 4096,
 //!   stays in the shared L3). Row blocks (and, when there are fewer row blocks than threads,
 //!   column chunks) run in parallel, each through all its `k` blocks with no barrier.
@@ -27,6 +28,11 @@ use wide::f32x8;
 pub const KC: usize = 256;
 /// Largest row block: `MC_MAX x KC` packed floats are 240 KiB (under half of a 512 KiB L2).
 pub const MC_MAX: usize = 240;
+/// Up to this many rows per thread, each thread takes one row block (256 KiB packed, half of
+/// L2) and so streams `W` once instead of twice: measured 2.5% faster at 512 rows on two
+/// threads, where `MC_MAX` would cut 2 x 128-row blocks per thread; blocks this large are slower
+/// when several are needed anyway (2048 rows: 2.7% slower than `MC_MAX`; docs/PERF.md).
+pub const MC_ONE_PASS: usize = 256;
 /// Up to this many rows take the decode partition. Measured (docs/PERF.md, bench group
 /// `switch`, bare GEMM at H = O = 4096, three runs): decode is faster than the GEMM partition
 /// at every row count up to 64 and the two cross between 96 and 128; 48 keeps a margin.
@@ -228,8 +234,13 @@ fn decode<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], thread
 
 fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads: usize) {
     let (k, n) = (w.hidden(), w.out());
-    // Equal row blocks, a multiple of the thread count, none above MC_MAX.
-    let blocks = rows.div_ceil(MC_MAX).div_ceil(threads) * threads;
+    // Equal row blocks, a multiple of the thread count: one per thread when that keeps them
+    // within MC_ONE_PASS rows, else none above MC_MAX.
+    let blocks = if rows.div_ceil(threads) <= MC_ONE_PASS {
+        threads
+    } else {
+        rows.div_ceil(MC_MAX).div_ceil(threads) * threads
+    };
     let row_blocks = even_ranges(rows, blocks, MR);
     let col_chunks = if row_blocks.len() >= threads {
         vec![(0, w.panels())]
@@ -281,8 +292,16 @@ mod tests {
 
     #[test]
     fn both_plans_give_the_same_bits_on_any_thread_count_and_match_f64() {
-        // k spans three KC blocks (the last partial), out spans a partial panel.
-        for &(rows, h, o) in &[(1, 600, 37), (7, 300, 16), (13, 520, 50), (31, 257, 33)] {
+        // k spans three KC blocks (the last partial), out spans a partial panel; 500 rows take
+        // MC_MAX blocks on one thread and one block of 250 (> MC_MAX) per thread on two.
+        let shapes = [
+            (1, 600, 37),
+            (7, 300, 16),
+            (13, 520, 50),
+            (31, 257, 33),
+            (500, 300, 20),
+        ];
+        for &(rows, h, o) in &shapes {
             let p = random_params(h, o, 1e-5, rows as u64);
             let w = PackedW::new(&p);
             let x = normal_vec(rows * h, 9);
