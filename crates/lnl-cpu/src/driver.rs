@@ -37,6 +37,10 @@ pub const MC_ONE_PASS: usize = 256;
 /// `switch`, bare GEMM at H = O = 4096, three runs): decode is faster than the GEMM partition
 /// at every row count up to 64 and the two cross between 96 and 128; 48 keeps a margin.
 pub const DECODE_MAX_ROWS: usize = 48;
+/// From this many rows, decode prefetches the next slice of `W` in software (in-process A/B,
+/// prefetch vs none: 1 row 0.92-0.95x without, 2 rows level, 3, 4, 8 and 16 rows 8-15% slower
+/// without).
+pub const DECODE_PREFETCH_MIN_ROWS: usize = 2;
 /// Below this many flops the whole call runs on the calling thread: a rayon dispatch costs
 /// microseconds, more than the work.
 pub const PAR_MIN_FLOPS: usize = 1 << 21;
@@ -224,7 +228,13 @@ fn decode<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], thread
             for j in t.p0..t.p1 {
                 for (kr, merge) in k_blocks(k) {
                     // Decode streams each panel start to end: the next slice follows this one.
-                    let next = w.panel(j, kr.1, (kr.1 + KC).min(k));
+                    // One row is 2 FMAs per 64-byte line of W: the hardware prefetcher keeps
+                    // up alone, and the hints only cost (measured: docs/PERF.md).
+                    let next = if rows >= DECODE_PREFETCH_MIN_ROWS {
+                        w.panel(j, kr.1, (kr.1 + KC).min(k))
+                    } else {
+                        &[]
+                    };
                     panel_pass(w, j, a, 0, k, kr, next, &mut t, merge);
                 }
             }
