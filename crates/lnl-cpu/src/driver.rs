@@ -16,7 +16,7 @@
 //! Both add the same `k` blocks to `C` in the same order, so they give identical bits, whatever
 //! the thread count.
 
-use crate::microkernel::{block, Merge, MR, NR, NV};
+use crate::microkernel::{block, one_row_panels, Merge, MR, NR, NV, STREAMS};
 use crate::pack_a::{micro_panels, pack, packed_len, RowSource};
 use crate::packed_w::PackedW;
 use crate::prefetch;
@@ -225,7 +225,26 @@ fn decode<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], thread
         let chunks = even_ranges(w.panels(), threads * 4, 1);
         let tiles = split_tiles(y, n, &[(0, rows)], &chunks);
         for_each_tile(tiles, threads, |mut t| {
-            for j in t.p0..t.p1 {
+            // One row: STREAMS panels at a time, read together (several streams of W in
+            // flight per core); the panels left over, and more rows, one panel at a time.
+            let mut first = t.p0;
+            if rows == 1 {
+                while first + STREAMS <= t.p1 {
+                    let js: [usize; STREAMS] = std::array::from_fn(|s| first + s);
+                    for ((ks, ke), merge) in k_blocks(k) {
+                        one_row_panels(
+                            &a[ks..ke],
+                            js.map(|j| w.panel(j, ks, ke)),
+                            &mut t.rows,
+                            js.map(|j| (j - t.p0) * NR),
+                            js.map(|j| w.bias(j)),
+                            merge,
+                        );
+                    }
+                    first += STREAMS;
+                }
+            }
+            for j in first..t.p1 {
                 for (kr, merge) in k_blocks(k) {
                     // Decode streams each panel start to end: the next slice follows this one.
                     // One row is 2 FMAs per 64-byte line of W: the hardware prefetcher keeps
@@ -303,13 +322,15 @@ mod tests {
     #[test]
     fn both_plans_give_the_same_bits_on_any_thread_count_and_match_f64() {
         // k spans three KC blocks (the last partial), out spans a partial panel; 500 rows take
-        // MC_MAX blocks on one thread and one block of 250 (> MC_MAX) per thread on two.
+        // MC_MAX blocks on one thread and one block of 250 (> MC_MAX) per thread on two; one row
+        // over 49 panels gives each decode tile (4 per thread) groups of STREAMS panels and a rest.
         let shapes = [
             (1, 600, 37),
             (7, 300, 16),
             (13, 520, 50),
             (31, 257, 33),
             (500, 300, 20),
+            (1, 300, 770),
         ];
         for &(rows, h, o) in &shapes {
             let p = random_params(h, o, 1e-5, rows as u64);

@@ -70,6 +70,44 @@ fn block_m<const M: usize>(
     merge_store::<M>(&acc, c, col, bias, m);
 }
 
+/// Panels that [`one_row_panels`] reads together.
+pub const STREAMS: usize = 4;
+
+/// Decode with one row: that row against [`STREAMS`] panels at once, `b[s]` a slice of panel `s`
+/// over the same `k` range, merged into `c` (the row) at columns `cols[s]` with bias `bias[s]`.
+/// Each panel gets exactly the products, order and merge of [`block`] with `mr = 1`; what changes
+/// is that the panels' lines are read together, so a core keeps misses in flight on several
+/// streams of `W` rather than one (one core here: 9.7 GB/s from one stream, 14 GB/s from four
+/// interleaved; docs/PERF.md).
+#[inline]
+pub fn one_row_panels(
+    a: &[f32],
+    b: [&[f32x8]; STREAMS],
+    c: &mut [&mut [f32]],
+    cols: [usize; STREAMS],
+    bias: [&[f32]; STREAMS],
+    m: Merge,
+) {
+    let mut acc = [[[f32x8::ZERO; NV]; 1]; STREAMS];
+    let steps = a
+        .iter()
+        .zip(b[0].chunks_exact(NV))
+        .zip(b[1].chunks_exact(NV))
+        .zip(b[2].chunks_exact(NV))
+        .zip(b[3].chunks_exact(NV));
+    for ((((&ak, b0), b1), b2), b3) in steps {
+        let ai = f32x8::splat(ak);
+        for (acc_s, bk) in acc.iter_mut().zip([b0, b1, b2, b3]) {
+            for v in 0..NV {
+                acc_s[0][v] = ai.mul_add(bk[v], acc_s[0][v]);
+            }
+        }
+    }
+    for s in 0..STREAMS {
+        merge_store::<1>(&acc[s], c, cols[s], bias[s], m);
+    }
+}
+
 /// The FMA loop. `a.chunks_exact(M)` and `b.chunks_exact(NV)` turned into arrays let the
 /// compiler drop every bounds check and keep the accumulators in registers. Line `i` of `pf`
 /// (vectors `NV i..`) is prefetched at step `i`, in a first loop of as many steps as `pf` has
