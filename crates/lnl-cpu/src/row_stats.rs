@@ -36,9 +36,19 @@ fn lane_sum(row: &[f32], pad: f32, f: impl Fn(f32x8) -> f32x8) -> f32 {
         acc[0] += f(load(&c[..LANES]));
         acc[1] += f(load(&c[LANES..]));
     }
-    for (i, c) in chunks.remainder().chunks(LANES).enumerate() {
+    // The rest: at most one whole chunk (loaded in place: short rows, e.g. H = 8, are all rest,
+    // and a copy costs a memmove call per pass), then the padded partial one, into the same
+    // accumulators as before.
+    let mut whole = chunks.remainder().chunks_exact(LANES);
+    let mut i = 0;
+    for c in &mut whole {
+        acc[i] += f(load(c));
+        i += 1;
+    }
+    let part = whole.remainder();
+    if !part.is_empty() {
         let mut t = [pad; LANES];
-        t[..c.len()].copy_from_slice(c);
+        t[..part.len()].copy_from_slice(part);
         acc[i] += f(f32x8::new(t));
     }
     (acc[0] + acc[1]).reduce_add()
