@@ -3,9 +3,9 @@
 //! work, both built on one panel pass (`panel_pass`) and the one microkernel:
 //!
 //! * **GEMM** (`rows > DECODE_MAX_ROWS`, 48): BLIS loop order. `k` is cut into blocks of [`KC`]
-//!   (a `KC x NR` slice of a `W` panel, 16 KiB, stays in L1); per block, row blocks of up to
+//!   (a `KC x NR` slice of a `W` panel, 32 KiB, about L1d); per block, row blocks of up to
 //!   [`MC_MAX`] rows ([`MC_ONE_PASS`] when one block per thread holds all the rows) are packed
-//!   into a per-thread buffer (`MC x KC`, <= 256 KiB, stays in L2)
+//!   into a per-thread buffer (`MC x KC`, <= 512 KiB, the size of L2)
 //!   and swept against every panel of `W` (the `KC x out` block of `W`, 4 MiB at out = 4096,
 //!   stays in the shared L3). Row blocks (and, when there are fewer row blocks than threads,
 //!   column chunks) run in parallel, each through all its `k` blocks with no barrier.
@@ -16,7 +16,9 @@
 //! Both add the same `k` blocks to `C` in the same order, so they give identical bits, whatever
 //! the thread count.
 
-use crate::microkernel::{block, one_row_panels, Merge, MR, NR, NV, STREAMS};
+use crate::microkernel::{
+    accumulate_into, block, merge_acc, one_row_panels, Acc, Merge, MR, NR, NV, STREAMS,
+};
 use crate::pack_a::{micro_panels, pack, packed_len, RowSource};
 use crate::packed_w::PackedW;
 use crate::prefetch;
@@ -24,12 +26,18 @@ use crate::scratch::{self, Kind};
 use rayon::prelude::*;
 use wide::f32x8;
 
-/// `k` block: a `KC x NR` panel slice is 16 KiB (half of L1d).
-pub const KC: usize = 256;
-/// Largest row block: `MC_MAX x KC` packed floats are 240 KiB (under half of a 512 KiB L2).
+/// `k` block: each output's sum over a block is one FMA chain, merged into `C` once per block.
+/// 512 measured 5% faster than 256 on the 512-row GEMM shapes (fewer merges of `C`) although its
+/// `KC x NR` slice of `W` (32 KiB) fills L1d; decode sweeps a block in [`DECODE_SLICE`] pieces.
+pub const KC: usize = 512;
+/// Decode's piece of a `k` block: a 16 KiB slice of a panel, in L1 while every micro-panel uses
+/// it (a whole 512-block slice measured 3% slower at 8 rows).
+pub const DECODE_SLICE: usize = 256;
+/// Largest row block: `MC_MAX x KC` packed floats are 480 KiB (a 512 KiB L2; chosen when KC was
+/// 256, and measured faster with KC = 512 at 2048 rows as well).
 pub const MC_MAX: usize = 240;
-/// Up to this many rows per thread, each thread takes one row block (256 KiB packed, half of
-/// L2) and so streams `W` once instead of twice: measured 2.5% faster at 512 rows on two
+/// Up to this many rows per thread, each thread takes one row block (512 KiB packed at KC = 512)
+/// and so streams `W` once instead of twice: measured 2.5% faster at 512 rows on two
 /// threads, where `MC_MAX` would cut 2 x 128-row blocks per thread; blocks this large are slower
 /// when several are needed anyway (2048 rows: 2.7% slower than `MC_MAX`; docs/PERF.md).
 pub const MC_ONE_PASS: usize = 256;
@@ -244,21 +252,59 @@ fn decode<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], thread
                     first += STREAMS;
                 }
             }
+            let mut acc = vec![[[f32x8::ZERO; NV]; MR]; rows.div_ceil(MR)];
             for j in first..t.p1 {
                 for (kr, merge) in k_blocks(k) {
-                    // Decode streams each panel start to end: the next slice follows this one.
-                    // One row is 2 FMAs per 64-byte line of W: the hardware prefetcher keeps
-                    // up alone, and the hints only cost (measured: docs/PERF.md).
-                    let next = if rows >= DECODE_PREFETCH_MIN_ROWS {
-                        w.panel(j, kr.1, (kr.1 + KC).min(k))
-                    } else {
-                        &[]
-                    };
-                    panel_pass(w, j, a, 0, k, kr, next, &mut t, merge);
+                    decode_block(w, j, a, rows, kr, &mut t, merge, &mut acc);
                 }
             }
         });
     });
+}
+
+/// One `k` block of panel `j` for all the decode rows (`a`: every row packed over all of `k`;
+/// `acc`: one register block of partial sums per micro-panel).
+/// The block is swept in slices of [`DECODE_SLICE`] `k` so that each slice of `W` stays in L1
+/// while every micro-panel uses it, the partial sums carried from slice to slice: the same bits
+/// as one sweep of the block ([`accumulate_into`]). From [`DECODE_PREFETCH_MIN_ROWS`] rows the
+/// next slice is prefetched during the FMA loops (decode streams each panel start to end); one
+/// row is 2 FMAs per 64-byte line of W, where the hardware prefetcher keeps up alone and the
+/// hints only cost (measured: docs/PERF.md).
+#[allow(clippy::too_many_arguments)]
+fn decode_block(
+    w: &PackedW,
+    j: usize,
+    a: &[f32],
+    rows: usize,
+    (ks, ke): (usize, usize),
+    t: &mut Tile<'_>,
+    merge: Merge,
+    acc: &mut [Acc],
+) {
+    let k = w.hidden();
+    let blocks = rows.div_ceil(MR);
+    acc.fill([[f32x8::ZERO; NV]; MR]);
+    for ss in (ks..ke).step_by(DECODE_SLICE) {
+        let se = (ss + DECODE_SLICE).min(ke);
+        let b = w.panel(j, ss, se);
+        let next = if rows >= DECODE_PREFETCH_MIN_ROWS {
+            w.panel(j, se, (se + DECODE_SLICE).min(k))
+        } else {
+            &[]
+        };
+        let b_step = next.len().div_ceil(blocks).next_multiple_of(NV);
+        for (p, ((pr, mr), acc)) in micro_panels(rows).zip(acc.iter_mut()).enumerate() {
+            let a_sub = &a[pr * k + ss * mr..pr * k + se * mr];
+            // Each micro-panel prefetches its share of the next slice.
+            let pf = next.get(p * b_step..).unwrap_or(&[]);
+            let pf = &pf[..b_step.min(pf.len())];
+            accumulate_into(mr, a_sub, b, pf, acc);
+        }
+    }
+    let col = (j - t.p0) * NR;
+    for ((pr, mr), acc) in micro_panels(rows).zip(acc.iter()) {
+        merge_acc(mr, acc, &mut t.rows[pr..pr + mr], col, w.bias(j), merge);
+    }
 }
 
 fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads: usize) {
@@ -321,7 +367,8 @@ mod tests {
 
     #[test]
     fn both_plans_give_the_same_bits_on_any_thread_count_and_match_f64() {
-        // k spans three KC blocks (the last partial), out spans a partial panel; 500 rows take
+        // k spans one to three KC blocks (the last partial, decode slices of it too), out spans a
+        // partial panel; 500 rows take
         // MC_MAX blocks on one thread and one block of 250 (> MC_MAX) per thread on two; one row
         // over 49 panels gives each decode tile (4 per thread) groups of STREAMS panels and a rest.
         let shapes = [
@@ -331,6 +378,7 @@ mod tests {
             (31, 257, 33),
             (500, 300, 20),
             (1, 300, 770),
+            (9, 1100, 40),
         ];
         for &(rows, h, o) in &shapes {
             let p = random_params(h, o, 1e-5, rows as u64);

@@ -66,8 +66,49 @@ fn block_m<const M: usize>(
     bias: &[f32],
     m: Merge,
 ) {
-    let acc = accumulate::<M>(a, b, pf);
+    let acc = accumulate::<M>(a, b, pf, [[f32x8::ZERO; NV]; M]);
     merge_store::<M>(&acc, c, col, bias, m);
+}
+
+/// Partial sums of a register block kept between calls: rows `0..mr` are live.
+pub type Acc = [[f32x8; NV]; MR];
+
+/// [`block`] in pieces: the FMA loop over `a` and `b` continued from `acc` (zeros for the first
+/// piece of a `k` block), each accumulator's chain exactly as one call over the whole block
+/// would run it, so a `k` block can be swept in slices that fit L1 (decode) with the bits of one
+/// sweep. [`merge_acc`] then merges it like [`block`].
+#[inline]
+pub fn accumulate_into(mr: usize, a: &[f32], b: &[f32x8], pf: &[f32x8], acc: &mut Acc) {
+    fn part<const M: usize>(a: &[f32], b: &[f32x8], pf: &[f32x8], acc: &mut Acc) {
+        let init: [[f32x8; NV]; M] = std::array::from_fn(|i| acc[i]);
+        let out = accumulate::<M>(a, b, pf, init);
+        acc[..M].copy_from_slice(&out);
+    }
+    match mr {
+        1 => part::<1>(a, b, pf, acc),
+        2 => part::<2>(a, b, pf, acc),
+        3 => part::<3>(a, b, pf, acc),
+        4 => part::<4>(a, b, pf, acc),
+        5 => part::<5>(a, b, pf, acc),
+        _ => part::<MR>(a, b, pf, acc),
+    }
+}
+
+/// Merges rows `0..mr` of `acc` into `c` as [`block`] does.
+#[inline]
+pub fn merge_acc(mr: usize, acc: &Acc, c: &mut [&mut [f32]], col: usize, bias: &[f32], m: Merge) {
+    fn part<const M: usize>(acc: &Acc, c: &mut [&mut [f32]], col: usize, bias: &[f32], m: Merge) {
+        let rows: [[f32x8; NV]; M] = std::array::from_fn(|i| acc[i]);
+        merge_store::<M>(&rows, c, col, bias, m);
+    }
+    match mr {
+        1 => part::<1>(acc, c, col, bias, m),
+        2 => part::<2>(acc, c, col, bias, m),
+        3 => part::<3>(acc, c, col, bias, m),
+        4 => part::<4>(acc, c, col, bias, m),
+        5 => part::<5>(acc, c, col, bias, m),
+        _ => part::<MR>(acc, c, col, bias, m),
+    }
 }
 
 /// Panels that [`one_row_panels`] reads together.
@@ -115,8 +156,13 @@ pub fn one_row_panels(
 /// check measured 30% slower on the GEMM shapes; two steps per iteration rather than one, 10-17%
 /// faster there, and four rather than two another 3-5%: docs/PERF.md).
 #[inline(always)]
-fn accumulate<const M: usize>(a: &[f32], b: &[f32x8], pf: &[f32x8]) -> [[f32x8; NV]; M] {
-    let mut acc = [[f32x8::ZERO; NV]; M];
+fn accumulate<const M: usize>(
+    a: &[f32],
+    b: &[f32x8],
+    pf: &[f32x8],
+    init: [[f32x8; NV]; M],
+) -> [[f32x8; NV]; M] {
+    let mut acc = init;
     let kc = (a.len() / M).min(b.len() / NV);
     let n_pf = pf.len().div_ceil(NV).min(kc);
     let (a_pf, a_rest) = a.split_at(n_pf * M);

@@ -2,7 +2,7 @@
 //! pays (docs/PERF.md, "CPU provider"): the GEMM merges each `k` block into `C`, and `C`
 //! (8 MiB at 512 x 4096) lives in L3 or DRAM between `k` blocks, so without a hint every
 //! microkernel store waits a memory latency for its 6 rows of `C`; likewise the first use of
-//! each 16 KiB slice of packed `W` comes from L3 or DRAM.
+//! each slice of packed `W` comes from L3 or DRAM.
 
 /// Asks the CPU to bring the cache line holding `x` into L1. No effect on results; a no-op
 /// off x86_64.
