@@ -166,17 +166,14 @@ fn for_each_tile<'y>(tiles: Vec<Tile<'y>>, threads: usize, f: impl Fn(Tile<'y>) 
 }
 
 /// One `k` range of one `W` panel against every micro-panel of a packed `A` block.
-/// `a` holds the tile's rows over `k` range `a_k0..a_k0 + a_kl`; `ks..ke` lies inside it.
+/// `a` holds the tile's rows packed over exactly `ks..ke` (the GEMM packs per `k` block).
 /// `next_b` is the `W` slice the caller sweeps next: each block prefetches its share of it, one
 /// line per `k` step of its FMA loop.
-#[allow(clippy::too_many_arguments)]
 #[inline]
 fn panel_pass(
     w: &PackedW,
     j: usize,
     a: &[f32],
-    a_k0: usize,
-    a_kl: usize,
     (ks, ke): (usize, usize),
     next_b: &[f32x8],
     tile: &mut Tile<'_>,
@@ -187,17 +184,15 @@ fn panel_pass(
     let col = (j - tile.p0) * NR;
     let mb = tile.rows.len();
     let blocks = mb.div_ceil(MR);
-    let b_step = next_b.len().div_ceil(blocks).next_multiple_of(NV);
+    let kl = ke - ks;
     for (p, (pr, mr)) in micro_panels(mb).enumerate() {
-        let off = pr * a_kl + (ks - a_k0) * mr;
-        let a_sub = &a[off..off + (ke - ks) * mr];
+        let a_sub = &a[pr * kl..(pr + mr) * kl];
         // This block reads and writes its rows of C after its FMA loop: fetch them now.
         for row in &tile.rows[pr..pr + mr] {
             let end = row.len().min(col + NR);
             prefetch::ends(&row[col..end]);
         }
-        let pf = next_b.get(p * b_step..).unwrap_or(&[]);
-        let pf = &pf[..b_step.min(pf.len())];
+        let pf = prefetch_share(next_b, blocks, p);
         block(
             mr,
             a_sub,
@@ -209,6 +204,14 @@ fn panel_pass(
             merge,
         );
     }
+}
+
+/// Micro-panel `p`'s share of `next` (the `W` the caller reads next) when `blocks` micro-panels
+/// split it: whole lines, in order.
+fn prefetch_share(next: &[f32x8], blocks: usize, p: usize) -> &[f32x8] {
+    let step = next.len().div_ceil(blocks).next_multiple_of(NV);
+    let rest = next.get(p * step..).unwrap_or(&[]);
+    &rest[..step.min(rest.len())]
 }
 
 fn k_blocks(k: usize) -> impl Iterator<Item = ((usize, usize), Merge)> {
@@ -292,13 +295,10 @@ fn decode_block(
         } else {
             &[]
         };
-        let b_step = next.len().div_ceil(blocks).next_multiple_of(NV);
         for (p, ((pr, mr), acc)) in micro_panels(rows).zip(acc.iter_mut()).enumerate() {
             let a_sub = &a[pr * k + ss * mr..pr * k + se * mr];
             // Each micro-panel prefetches its share of the next slice.
-            let pf = next.get(p * b_step..).unwrap_or(&[]);
-            let pf = &pf[..b_step.min(pf.len())];
-            accumulate_into(mr, a_sub, b, pf, acc);
+            accumulate_into(mr, a_sub, b, prefetch_share(next, blocks, p), acc);
         }
     }
     let col = (j - t.p0) * NR;
@@ -338,7 +338,7 @@ fn gemm<S: RowSource>(w: &PackedW, src: &S, rows: usize, y: &mut [f32], threads:
                     } else {
                         &[]
                     };
-                    panel_pass(w, j, a, kr.0, kl, kr, next, &mut t, merge);
+                    panel_pass(w, j, a, kr, next, &mut t, merge);
                 }
             });
         }
