@@ -84,6 +84,21 @@ fn adversarial_rows(h: usize, seed: u64) -> (Vec<f32>, usize) {
     (x, rows)
 }
 
+/// `rows` normal rows (seed `x_seed`) whose first rows are replaced by [`adversarial_rows`]
+/// (seed `adv_seed`), as many as fit; also returns how many adversarial rows there are.
+fn normal_with_adversarial_head(
+    rows: usize,
+    h: usize,
+    adv_seed: u64,
+    x_seed: u64,
+) -> (Vec<f32>, usize) {
+    let (adv, adv_rows) = adversarial_rows(h, adv_seed);
+    let mut x = normal_vec(rows * h, x_seed);
+    let n = adv.len().min(x.len());
+    x[..n].copy_from_slice(&adv[..n]);
+    (x, adv_rows)
+}
+
 #[test]
 fn adversarial_rows_on_both_paths() {
     for (h, o) in [(64, 24), (257, 40)] {
@@ -211,10 +226,7 @@ fn gpu_sized_configuration_is_correct_here() {
     .enumerate()
     {
         let params = random_params(h, o, 1e-5, 500 + i as u64);
-        let (adv, adv_rows) = adversarial_rows(h, 600 + i as u64);
-        let mut x = normal_vec(rows * h, 700 + i as u64);
-        let n = adv.len().min(x.len());
-        x[..n].copy_from_slice(&adv[..n]);
+        let (x, adv_rows) = normal_with_adversarial_head(rows, h, 600 + i as u64, 700 + i as u64);
         let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
         for s in Strategy::ALL {
             let l = lnl_opencl::OpenClLayer::with_config(&params, s, cfg).unwrap();
@@ -251,10 +263,7 @@ fn every_gemv_variant_meets_the_bound() {
     ];
     for (rows, h, o) in [(8, 512, 700), (1, 512, 70), (5, 1032, 33), (3, 30, 20)] {
         let params = random_params(h, o, 1e-5, 900 + rows as u64);
-        let (adv, _) = adversarial_rows(h, 901);
-        let mut x = normal_vec(rows * h, 902);
-        let n = adv.len().min(x.len());
-        x[..n].copy_from_slice(&adv[..n]);
+        let (x, _) = normal_with_adversarial_head(rows, h, 901, 902);
         let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
         for (what, cfg, portable) in variants {
             let layer = match lnl_opencl::OpenClLayer::with_config(&params, Strategy::Fused, cfg) {
@@ -342,10 +351,8 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
         }
         for (i, &(rows, h, o)) in shapes.iter().enumerate() {
             let params = random_params(h, o, 1e-5, 1000 + i as u64);
-            let (adv, adv_rows) = adversarial_rows(h, 1100 + i as u64);
-            let mut x = normal_vec(rows * h, 1200 + i as u64);
-            let n = adv.len().min(x.len());
-            x[..n].copy_from_slice(&adv[..n]);
+            let (x, adv_rows) =
+                normal_with_adversarial_head(rows, h, 1100 + i as u64, 1200 + i as u64);
             let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
             for s in Strategy::ALL {
                 let l = lnl_opencl::OpenClLayer::with_config(&params, s, cfg).unwrap();
