@@ -106,8 +106,9 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Event timings of `runs` forwards: (whole forward, first kernel, last kernel), each a median
-/// in seconds (the first kernel's `None` when the forward is one kernel).
+/// Event timings of `runs` forwards, in seconds: (whole forward median, whole forward minimum,
+/// first kernel median, last kernel median); the first kernel's is `None` when the forward is
+/// one kernel.
 fn time_events(
     layer: &OpenClLayer,
     xb: &ocl::Buffer<f32>,
