@@ -2,7 +2,7 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 8] = [
+pub const SOURCES: [(&str, &str); 9] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "async_copy.cu",
@@ -22,6 +22,10 @@ pub const SOURCES: [(&str, &str); 8] = [
     ),
     ("gemm.cu", include_str!("../../../kernels/cuda/gemm.cu")),
     ("gemv.cu", include_str!("../../../kernels/cuda/gemv.cu")),
+    (
+        "gemv_ring_old.cu",
+        include_str!("../../../kernels/cuda/gemv_ring_old.cu"),
+    ),
     ("tiny.cu", include_str!("../../../kernels/cuda/tiny.cu")),
 ];
 
@@ -44,6 +48,14 @@ pub fn gemm_threads(t: usize) -> u32 {
 pub fn gemm_smem_bytes(t: usize) -> u32 {
     let (_, bm, bn, bk, _, _, stages) = GEMM_TILES[t];
     (stages * (bm + bn) * bk * 4) as u32
+}
+
+/// `LNL_CUDA_GEMV=ring-old` (read once per process) builds the module with the W-ring GEMV as it
+/// was before the lean stream loop (kernels/cuda/gemv_ring_old.cu, same kernel names, row-major x
+/// in shared memory), for a same-call A/B on the device; anything else, the current one.
+pub fn gemv_ring_old() -> bool {
+    static OLD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OLD.get_or_init(|| std::env::var("LNL_CUDA_GEMV").is_ok_and(|v| v == "ring-old"))
 }
 
 /// Every `extern "C"` kernel the module must export.
@@ -88,12 +100,16 @@ pub fn module_source() -> String {
 /// exact architecture (no PTX JIT), fused multiply-add allowed, IEEE division and square root
 /// (no fast math), so every path is plain fp32 arithmetic.
 pub fn compile_options(major: i32, minor: i32) -> Vec<String> {
-    vec![
+    let mut options = vec![
         format!("--gpu-architecture=sm_{major}{minor}"),
         "--std=c++17".into(),
         "--fmad=true".into(),
         "--prec-div=true".into(),
         "--prec-sqrt=true".into(),
         "--ftz=false".into(),
-    ]
+    ];
+    if gemv_ring_old() {
+        options.push("-DLNL_GEMV_RING_OLD=1".into());
+    }
+    options
 }

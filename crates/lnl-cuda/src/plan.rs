@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use crate::device::DeviceInfo;
-use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
+use crate::kernels::{gemm_smem_bytes, gemv_ring_old, GEMM_TILES};
 
 /// The GEMM tile of every shape: on the H100 it matched the 128x128 tile (8 x 16 per thread) on
 /// the large shapes within 0.5%, beat it on mid512 (512 x 4096 outputs: 256 tiles, two blocks
@@ -48,6 +48,17 @@ const GEMV_DEPTHS: [usize; 7] = [1, 2, 4, 6, 8, 12, 16];
 /// rows costs less than a GEMM launch that cannot fill the device.
 const SMALL_W: usize = 1 << 20;
 const GEMV_MAX_ROWS: usize = 64;
+
+/// Shared memory of the GEMV's x for a group of `r` rows (kernels/cuda/gemv.cu): chunk-blocked
+/// when H % 4 == 0 (each row padded to whole 128-float chunks, `x_blocked_float4s`), else row-major.
+/// The old ring kernel (`LNL_CUDA_GEMV=ring-old`) keeps x row-major.
+fn gemv_x_bytes(r: usize, hidden: usize) -> usize {
+    if hidden % 4 == 0 && !gemv_ring_old() {
+        r * hidden.div_ceil(128) * 512
+    } else {
+        (r * hidden * 4).next_multiple_of(16)
+    }
+}
 
 /// The core of a forward call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +147,7 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         };
     }
     let r = rows.min(8).next_power_of_two();
-    let x_bytes = (r * hidden * 4).next_multiple_of(16);
+    let x_bytes = gemv_x_bytes(r, hidden);
     let optin = info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
     if x_bytes <= optin && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
         // Spread the output tasks over every SM: persistent blocks, two per SM when their x

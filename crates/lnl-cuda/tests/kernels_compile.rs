@@ -54,6 +54,28 @@ fn every_kernel_compiles_cleanly_for_sm_90() {
     );
 }
 
+/// The old W-ring GEMV kept for the device A/B (`LNL_CUDA_GEMV=ring-old`) compiles cleanly too.
+#[test]
+fn the_old_ring_gemv_variant_compiles_cleanly() {
+    if !nvrtc_or_skip() {
+        return;
+    }
+    let mut options = compile_options(9, 0);
+    options.push("-DLNL_GEMV_RING_OLD=1".into());
+    let compiled = compile_cubin("lnl_cuda", &module_source(), &options)
+        .unwrap_or_else(|e| panic!("NVRTC failed on the old ring variant:\n{e}"));
+    assert!(compiled.log.is_empty(), "non-empty log:\n{}", compiled.log);
+    for name in kernel_names().iter().filter(|n| n.starts_with("lnl_gemv_")) {
+        assert!(
+            compiled
+                .cubin
+                .windows(name.len())
+                .any(|w| w == name.as_bytes()),
+            "kernel {name} missing from the old-ring CUBIN"
+        );
+    }
+}
+
 #[test]
 fn a_broken_kernel_returns_kernel_build_with_the_log() {
     if !nvrtc_or_skip() {
