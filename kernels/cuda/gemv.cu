@@ -31,10 +31,12 @@ __device__ __forceinline__ float dot4(float4 w, float4 x, float acc) {
 
 // Shared-memory and cp.async forms on 32-bit shared addresses, so the stream loop converts no
 // generic pointer per chunk and ptxas folds the constant row and slot offsets into the
-// instructions' immediates.
+// instructions' immediates. "memory": ordered against the cp.async waits and the barriers
+// (the loop has no other memory access for it to pin).
 __device__ __forceinline__ float4 lds16(u32 a) {
     float4 v;
-    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(a));
+    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(a)
+                 : "memory");
     return v;
 }
 // The W stream's copies: L2 evict-first (W is read once per call); 0 bytes zero-fills.
