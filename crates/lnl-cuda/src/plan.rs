@@ -269,6 +269,17 @@ mod tests {
             };
             assert!(smem_bytes + SMEM_MARGIN <= info.smem_optin);
         }
+        // H % 128 != 0: x chunk-blocked, each row padded to whole 128-float chunks (8 rows x
+        // 8 chunks x 512 B), then the ring (8 slots of 2 warps x 1 KiB).
+        assert_eq!(
+            choose(&info, 5, 1000, 999),
+            Core::Gemv {
+                rows_per_group: 8,
+                threads: 64,
+                blocks: 264,
+                smem_bytes: 8 * 8 * 512 + 8 * 2 * 1024,
+            }
+        );
         // H % 4 != 0: no ring, x alone.
         let Core::Gemv { smem_bytes, .. } = choose(&info, 3, 7, 3000) else {
             panic!("GEMV expected")
