@@ -45,14 +45,6 @@ __device__ __forceinline__ void cp_async16_hint(u32 dst, const char* src, u32 by
                  "l"(pol)
                  : "memory");
 }
-// p += n, opaque to the compiler: it would otherwise rewrite the running pointers as one base
-// plus a shared offset and redo the 64-bit sums for every copy.
-template <int N>
-__device__ __forceinline__ void advance(const char*& p) {
-    asm("{\n\t.reg .u32 lo, hi;\n\tmov.b64 {lo, hi}, %0;\n\tadd.cc.u32 lo, lo, %1;\n\taddc.u32 hi, hi, 0;\n\tmov.b64 %0, {lo, hi};\n\t}"
-        : "+l"(p)
-        : "n"(N));
-}
 template <int N>
 __device__ __forceinline__ void cp_async_commit_wait() {
     cp_async_commit();
@@ -134,7 +126,7 @@ struct WRing {
         }
         cp_async_commit();
 #pragma unroll
-        for (int j = 0; j < OPW; ++j) advance<512>(g[j]);
+        for (int j = 0; j < OPW; ++j) g[j] += 512;
     }
     // Chunks 0 .. depth - 2 in flight, in slots 0 .. depth - 2.
     __device__ __forceinline__ void prologue(const float* W) {
@@ -146,8 +138,8 @@ struct WRing {
     // products, in program order, before the copy), waits for chunk c, and multiplies.
     // While the chunk to copy is whole (all but the last D - 1 or so chunks): no checks, the
     // copy's source a running pointer per W row, x one running shared address (rows at constant
-    // offsets), the ring slot one shared address; unrolled twice (its loop overhead halves; three
-    // or more made NVRTC spill at R <= 2). The rest one chunk at a time, checked.
+    // offsets), the ring slot one shared address; unrolled twice to halve the loop overhead
+    // (R = 2: once; twice made NVRTC spill there). The rest one chunk at a time, checked.
     template <int D, int R>
     __device__ __forceinline__ void stream(float (&acc)[OPW][R], u32 xa, const float* W) {
         constexpr u32 SLOT = OPW * 512;
@@ -159,7 +151,7 @@ struct WRing {
             // g: chunk c + D - 1. Chunks c < nfull - D + 1: chunk c + D - 1 to copy is whole.
             c = nfull - D + 1;
             const u32 xend = xa + c * (R * 512);
-#pragma unroll 2
+#pragma unroll(R == 2 ? 1 : 2)
             for (; xa != xend; xa += R * 512) {
 #pragma unroll
                 for (int j = 0; j < OPW; ++j) cp_async16_hint(prev + 512 * j, g[j], bytes[j], policy);
@@ -168,7 +160,7 @@ struct WRing {
                 prev = rs;
                 rs = rs + SLOT == end ? base : rs + SLOT;
 #pragma unroll
-                for (int j = 0; j < OPW; ++j) advance<512>(g[j]);
+                for (int j = 0; j < OPW; ++j) g[j] += 512;
             }
         }
         for (; c < nchunks; ++c, xa += R * 512) {
