@@ -49,6 +49,16 @@ const GEMV_DEPTHS: [usize; 7] = [1, 2, 4, 6, 8, 12, 16];
 const SMALL_W: usize = 1 << 20;
 const GEMV_MAX_ROWS: usize = 64;
 
+/// Shared memory of the GEMV's x for a group of `r` rows (kernels/cuda/gemv.cu): chunk-blocked
+/// when H % 4 == 0 (each row padded to whole 128-float chunks, `x_blocked_float4s`), else row-major.
+fn gemv_x_bytes(r: usize, hidden: usize) -> usize {
+    if hidden % 4 == 0 {
+        r * hidden.div_ceil(128) * 512
+    } else {
+        (r * hidden * 4).next_multiple_of(16)
+    }
+}
+
 /// The core of a forward call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Core {
@@ -136,7 +146,7 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         };
     }
     let r = rows.min(8).next_power_of_two();
-    let x_bytes = (r * hidden * 4).next_multiple_of(16);
+    let x_bytes = gemv_x_bytes(r, hidden);
     let optin = info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
     if x_bytes <= optin && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
         // Spread the output tasks over every SM: persistent blocks, two per SM when their x
@@ -258,6 +268,17 @@ mod tests {
             };
             assert!(smem_bytes + SMEM_MARGIN <= info.smem_optin);
         }
+        // H % 128 != 0: x chunk-blocked, each row padded to whole 128-float chunks (8 rows x
+        // 8 chunks x 512 B), then the ring (8 slots of 2 warps x 1 KiB).
+        assert_eq!(
+            choose(&info, 5, 1000, 999),
+            Core::Gemv {
+                rows_per_group: 8,
+                threads: 64,
+                blocks: 264,
+                smem_bytes: 8 * 8 * 512 + 8 * 2 * 1024,
+            }
+        );
         // H % 4 != 0: no ring, x alone.
         let Core::Gemv { smem_bytes, .. } = choose(&info, 3, 7, 3000) else {
             panic!("GEMV expected")
