@@ -211,7 +211,9 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
     }
     bool primed = false;  // the current task's ring prologue is already in flight
 
-    for (u32 r0 = 0; r0 < rows; r0 += R) {
+    // Row groups: this block's set (blockIdx.y) takes groups y, y + gridDim.y, ... (plan.rs,
+    // Core::Gemv::row_groups); every set deals W's rows over its blocks the same way.
+    for (u32 r0 = blockIdx.y * R; r0 < rows; r0 += gridDim.y * R) {
         const u32 nr = min((u32)R, rows - r0);
         // Stage rows [r0, r0 + nr) with the whole block (zeros for the group's unused rows).
         const float* xg = x + (size_t)r0 * H;
@@ -228,7 +230,7 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
                 cp_async16(reinterpret_cast<float4*>(xs) + i, reinterpret_cast<const float4*>(src), ok);
             }
             cp_async_commit();
-            if (r0 == 0 && first_o < O) {
+            if (r0 == blockIdx.y * R && first_o < O) {
                 // The first task's ring fills while x lands and the statistics run.
                 ring.start(W, first_o, O, H);
                 ring.prologue(W);

@@ -6,7 +6,7 @@
 //! `graph_same_weights_us` is the graph replay with one layer, where W stays partly in L2. `--dump-source PATH` writes the NVRTC module source (for nvcc's resource
 //! report on a machine that has nvcc).
 //!
-//!     cargo run --release -p lnl-cuda --example cuda_bench -- [--shapes decode1,seed] [--json out.json]
+//!     cargo run --release -p lnl-cuda --example cuda_bench -- [--shapes decode1,seed,4x4096x4096] [--json out.json]
 
 use std::time::Instant;
 
@@ -283,14 +283,38 @@ fn main() {
     };
     let filter: Option<Vec<String>> =
         arg("--shapes").map(|s| s.split(',').map(String::from).collect());
-    let shapes: Vec<&SuiteShape> = SUITE
+    let mut shapes: Vec<SuiteShape> = SUITE
         .iter()
         .filter(|s| {
             filter
                 .as_ref()
                 .is_none_or(|f| f.iter().any(|n| n == s.name))
         })
+        .copied()
         .collect();
+    // Names outside the suite may be ROWSxHxO (e.g. 4x4096x4096), after the suite's shapes.
+    for n in filter.iter().flatten() {
+        if SUITE.iter().any(|s| s.name == n) {
+            continue;
+        }
+        match n
+            .split('x')
+            .map(str::parse)
+            .collect::<Result<Vec<usize>, _>>()
+        {
+            Ok(v) if v.len() == 3 && v.iter().all(|&d| d > 0) => shapes.push(SuiteShape {
+                // One short string per custom shape for the life of this benchmark process.
+                name: Box::leak(n.clone().into_boxed_str()),
+                rows: v[0],
+                hidden: v[1],
+                out: v[2],
+            }),
+            _ => {
+                eprintln!("--shapes: {n:?} is neither a suite shape nor ROWSxHxO");
+                std::process::exit(2);
+            }
+        }
+    }
     let l2_bytes = cudarc::driver::CudaContext::new(0)
         .and_then(|c| c.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE))
         .map_or(0, |v| v.max(0) as usize);
@@ -311,7 +335,7 @@ fn main() {
         "GFLOP/s"
     );
     let mut all = Vec::new();
-    for s in shapes {
+    for s in &shapes {
         match bench_shape(&p, s, l2_bytes) {
             Ok(v) => {
                 let g = |st: &str, k: &str| v[st][k].as_f64().unwrap_or(f64::NAN);

@@ -284,12 +284,13 @@ impl CudaLayer {
             }
             Core::Gemv {
                 rows_per_group,
+                row_groups,
                 threads,
                 blocks,
                 smem_bytes,
             } => {
                 let cfg = LaunchConfig {
-                    grid_dim: (blocks, 1, 1),
+                    grid_dim: (blocks, row_groups, 1),
                     block_dim: (threads, 1, 1),
                     shared_mem_bytes: smem_bytes,
                 };

@@ -70,9 +70,13 @@ pub(crate) enum Core {
         smem_bytes: u32,
         blocks: u32,
     },
-    /// Few rows: `rows_per_group` in {1, 2, 4, 8} rows of x in shared memory.
+    /// Few rows: `rows_per_group` in {1, 2, 4, 8} rows of x in shared memory. `blocks` blocks
+    /// share out W's rows; `row_groups` such sets of blocks (the grid's y) take the row groups
+    /// in turn (group g on set g mod row_groups), reading the same W at about the same time,
+    /// so W comes from HBM once and from L2 for the other sets.
     Gemv {
         rows_per_group: u32,
+        row_groups: u32,
         threads: u32,
         blocks: u32,
         smem_bytes: u32,
@@ -90,7 +94,16 @@ impl Core {
     pub(crate) fn name(&self) -> String {
         match self {
             Core::Tiny { row_lanes, .. } => format!("tiny(row group {row_lanes})"),
-            Core::Gemv { rows_per_group, .. } => format!("gemv(R={rows_per_group})"),
+            Core::Gemv {
+                rows_per_group,
+                row_groups: 1,
+                ..
+            } => format!("gemv(R={rows_per_group})"),
+            Core::Gemv {
+                rows_per_group,
+                row_groups,
+                ..
+            } => format!("gemv(R={rows_per_group} x {row_groups} block sets)"),
             Core::Gemm { vec, tile, .. } => format!(
                 "gemm{}({})",
                 GEMM_TILES[*tile].0,
@@ -145,9 +158,17 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             blocks: blocks as u32,
         };
     }
-    let r = rows.min(8).next_power_of_two();
-    let x_bytes = gemv_x_bytes(r, hidden);
     let optin = info.smem_optin.saturating_sub(SMEM_MARGIN) as usize;
+    let mut r = rows.min(8).next_power_of_two();
+    // Up to 8 rows whose x does not fit shared memory (H above about 7200 at 8 rows): fewer rows
+    // per group, the groups on block sets of their own that stream W together (measured on the
+    // H100 at 8 x 11008 -> 4096: 8x faster than the GEMM these shapes fell to before). Where all
+    // rows fit, one group is faster (decode8 as 2 x 4 rows: 31.4 against 25.6 us).
+    while r > 1 && rows <= 8 && gemv_x_bytes(r, hidden) > optin {
+        r /= 2;
+    }
+    let groups = if rows <= 8 { rows.div_ceil(r) } else { 1 };
+    let x_bytes = gemv_x_bytes(r, hidden);
     if x_bytes <= optin && (rows <= 8 || (rows <= GEMV_MAX_ROWS && out * hidden <= SMALL_W)) {
         // Spread the output tasks over every SM: persistent blocks, two per SM when their x
         // buffers and a ring of at least 2 chunks fit (more loads in flight), else one.
@@ -171,8 +192,9 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
                 .max()
                 .unwrap_or(0)
         };
-        let warps_for =
-            |per_sm: usize| tasks.div_ceil(tasks.min(per_sm * sms)).clamp(2, GEMV_WARPS);
+        // Blocks of one set (all sets resident at once).
+        let set_blocks = |per_sm: usize| tasks.min((per_sm * sms / groups).max(1));
+        let warps_for = |per_sm: usize| tasks.div_ceil(set_blocks(per_sm)).clamp(2, GEMV_WARPS);
         // Registers: the R <= 2 kernels are built for two blocks of 512 threads per SM, the
         // R >= 4 ones for one (up to 128 registers a thread), so two only with <= 8 warps.
         let regs_ok = r <= 2 || warps_for(2) <= GEMV_WARPS / 2;
@@ -191,8 +213,9 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             };
             return Core::Gemv {
                 rows_per_group: r as u32,
+                row_groups: groups as u32,
                 threads: (warps * 32) as u32,
-                blocks: tasks.min(per_sm * sms) as u32,
+                blocks: set_blocks(per_sm) as u32,
                 smem_bytes: (x_bytes + ring) as u32,
             };
         }
@@ -246,6 +269,7 @@ mod tests {
             d8,
             Core::Gemv {
                 rows_per_group: 8,
+                row_groups: 1,
                 threads: 512,
                 blocks: 132,
                 smem_bytes: (128 + 6 * 16) << 10,
@@ -257,6 +281,7 @@ mod tests {
             d1,
             Core::Gemv {
                 rows_per_group: 1,
+                row_groups: 1,
                 threads: 512,
                 blocks: 264,
                 smem_bytes: (16 + 8 * 8) << 10,
@@ -274,11 +299,26 @@ mod tests {
             choose(&info, 5, 1000, 999),
             Core::Gemv {
                 rows_per_group: 8,
+                row_groups: 1,
                 threads: 64,
                 blocks: 264,
                 smem_bytes: 8 * 8 * 512 + 8 * 2 * 1024,
             }
         );
+        // 8 rows of H = 11008 exceed shared memory: two groups of 4 rows on two block sets of
+        // 66 blocks (one block of 16 warps per SM), a 2-deep ring after 4 x 86 chunks of x.
+        assert_eq!(
+            choose(&info, 8, 11008, 4096),
+            Core::Gemv {
+                rows_per_group: 4,
+                row_groups: 2,
+                threads: 512,
+                blocks: 66,
+                smem_bytes: 4 * 86 * 512 + 2 * 16 * 1024,
+            }
+        );
+        // One row of H = 60000 (240 KB) fits nowhere: the GEMM.
+        assert!(matches!(choose(&info, 1, 60000, 64), Core::Gemm { .. }));
         // H % 4 != 0: no ring, x alone.
         let Core::Gemv { smem_bytes, .. } = choose(&info, 3, 7, 3000) else {
             panic!("GEMV expected")

@@ -28,6 +28,9 @@ fn fixed_shapes_cover_every_path() {
         (5, 1000, 999),    // GEMV R=8, odd O, partial last W chunk
         (8, 4096, 4096),   // decode shape
         (40, 100, 300),    // GEMV, five row groups
+        (8, 11008, 300),   // GEMV R=4 on 2 block sets (8 rows of x exceed shared memory)
+        (3, 20000, 100),   // GEMV R=2 on 2 block sets, partial second group
+        (2, 50000, 20),    // GEMV R=1 on 2 block sets
         (65, 64, 200),     // GEMM (rows > 64), vec
         (129, 1030, 1031), // GEMM scalar (H % 4 == 2), ragged tiles
         (257, 1024, 1100), // GEMM vec, ragged tiles

@@ -234,9 +234,11 @@ impl KernelConfig {
             // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
             // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
             // docs/PERF.md), then without (should the inline PTX not build). The register GEMV
-            // (`xnt` > 0) is not a default anywhere: on the H100 its 512-wide kernels were
-            // refused (256 work-items allowed), so it has not been measured there; it is
-            // reachable with an explicit configuration (opencl_bench: LNL_OPENCL_GEMV).
+            // (`xnt` > 0) is not a default anywhere: on the H100 its 512-wide kernels are
+            // refused (256 work-items allowed), and the 256-wide one with row blocks of 4 made
+            // fused decode8 9% faster but unfused 11% slower (the configuration is shared by
+            // both strategies; docs/PERF.md); it is reachable with an explicit configuration
+            // (opencl_bench: LNL_OPENCL_GEMV).
             .flat_map(|c| {
                 let mut hinted = c;
                 hinted.gemv.nv = true;

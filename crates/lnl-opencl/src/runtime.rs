@@ -155,18 +155,19 @@ fn create(selected: Selected, forced: Option<KernelConfig>) -> Result<Runtime> {
         // The register GEMV needs <= 65536 / xnt registers per work-item to run xnt-wide
         // (128 at 512), and NVIDIA's OpenCL compiler does not derive that cap from
         // reqd_work_group_size (measured on an H100: its gemvx kernels allowed only 256
-        // work-items, also when built with "-cl-nv-maxrregcount=128", a spelling the driver
-        // apparently ignores; cl_nv_compiler_options spells it "-cl-nv-maxrregcount <N>",
-        // untested on the device). A program-wide cap would also bind the GEMMs (135+
-        // registers), so on NVIDIA the register GEMV comes from a second build of the same
-        // sources with the cap; -cl-nv-verbose puts ptxas' register and spill report in its log,
-        // which a rejection below carries in its reason.
+        // work-items). A program-wide cap would also bind the GEMMs (135+ registers), so on
+        // NVIDIA the register GEMV comes from a second build of the same sources, with
+        // -cl-nv-verbose (ptxas' register and spill report in its log, which a rejection below
+        // carries in its reason) and, above 256 work-items, the cap. The driver (580.159)
+        // refuses the spelling "-cl-nv-maxrregcount N" and ignores "-cl-nv-maxrregcount=N"
+        // (both measured), so 512-wide variants are refused there; 256-wide ones need no cap.
         let (program_x, build_log_x) = if config.gemv.xnt > 0 && limits.nvidia {
-            let opts = format!(
-                "{} -cl-nv-maxrregcount {} -cl-nv-verbose",
-                config.build_options(),
-                65536 / config.gemv.xnt
-            );
+            let cap = if config.gemv.xnt > 256 {
+                format!(" -cl-nv-maxrregcount={}", 65536 / config.gemv.xnt)
+            } else {
+                String::new()
+            };
+            let opts = format!("{}{cap} -cl-nv-verbose", config.build_options());
             match program::build(&context, &selected.device, &desc, &opts, None) {
                 Ok(p) => {
                     let log = program::build_log(&p, &selected.device);
