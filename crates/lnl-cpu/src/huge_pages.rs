@@ -8,8 +8,8 @@
 /// A vector of `len` copies of `value` whose memory is advised for huge pages before it is first
 /// written. Advice only: where the kernel declines (or off Linux) this is a plain vector.
 pub fn filled_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
-    let mut v = Vec::with_capacity(len);
-    advise(v.as_ptr() as usize, len * std::mem::size_of::<T>());
+    let mut v: Vec<T> = Vec::with_capacity(len);
+    advise(v.as_mut_ptr().cast::<u8>(), len * std::mem::size_of::<T>());
     v.resize(len, value);
     v
 }
@@ -18,26 +18,30 @@ pub fn filled_vec<T: Clone>(len: usize, value: T) -> Vec<T> {
 const MIN_BYTES: usize = 4 << 20;
 const HUGE: usize = 2 << 20;
 
-#[cfg(target_os = "linux")]
-fn advise(addr: usize, bytes: usize) {
+// Not under Miri, which cannot emulate MADV_HUGEPAGE (advice only: nothing to check there).
+#[cfg(all(target_os = "linux", not(miri)))]
+fn advise(base: *mut u8, bytes: usize) {
     if bytes < MIN_BYTES {
         return;
     }
     // Only whole huge pages inside the allocation: madvise wants a page-aligned start, and the
-    // kernel backs only aligned 2 MiB ranges with huge pages anyway.
-    let start = addr.next_multiple_of(HUGE);
+    // kernel backs only aligned 2 MiB ranges with huge pages anyway. Offsets from `base`, so the
+    // pointer keeps its provenance.
+    let addr = base as usize;
+    let lead = addr.next_multiple_of(HUGE) - addr;
     let end = (addr + bytes) / HUGE * HUGE;
-    if end <= start {
+    if end <= addr + lead {
         return;
     }
-    // SAFETY: [start, end) lies inside this process's own allocation (reserved, not yet
+    let start = base.wrapping_add(lead);
+    // SAFETY: [start, start + len) lies inside this process's own allocation (reserved, not yet
     // written); MADV_HUGEPAGE changes only how the kernel backs those pages, never their
     // contents or validity, and a failure (e.g. THP disabled) leaves the memory as it was.
-    let _ = unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    let _ = unsafe { libc::madvise(start.cast(), end - (addr + lead), libc::MADV_HUGEPAGE) };
 }
 
-#[cfg(not(target_os = "linux"))]
-fn advise(_addr: usize, _bytes: usize) {}
+#[cfg(not(all(target_os = "linux", not(miri))))]
+fn advise(_base: *mut u8, _bytes: usize) {}
 
 #[cfg(test)]
 mod tests {
