@@ -34,7 +34,7 @@ fn advise(base: *mut u8, bytes: usize) {
         return;
     }
     let start = base.wrapping_add(lead);
-    // SAFETY: [start, start + len) lies inside this process's own allocation (reserved, not yet
+    // SAFETY: the advised range (start up to the last whole huge page) lies inside this process's own allocation (reserved, not yet
     // written); MADV_HUGEPAGE changes only how the kernel backs those pages, never their
     // contents or validity, and a failure (e.g. THP disabled) leaves the memory as it was.
     let _ = unsafe { libc::madvise(start.cast(), end - (addr + lead), libc::MADV_HUGEPAGE) };

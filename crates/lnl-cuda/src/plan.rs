@@ -72,8 +72,9 @@ pub(crate) enum Core {
     },
     /// Few rows: `rows_per_group` in {1, 2, 4, 8} rows of x in shared memory. `blocks` blocks
     /// share out W's rows; `row_groups` such sets of blocks (the grid's y) take the row groups
-    /// in turn (group g on set g mod row_groups), reading the same W at about the same time,
-    /// so W comes from HBM once and from L2 for the other sets.
+    /// in turn (group g on set g mod row_groups), reading the same W at about the same time so
+    /// that the other sets can find it in L2 (partly: W streams at about 70% of the read ceiling
+    /// this way on the H100; docs/PERF.md).
     Gemv {
         rows_per_group: u32,
         row_groups: u32,
