@@ -19,10 +19,11 @@
     LNL_GEMM(lnl_gemm_norm_scalar_##SUFFIX, BM, BN, BK, TN, STAGES, MINB, false, true)      \
     LNL_GEMM(lnl_gemm_norm_vec_##SUFFIX, BM, BN, BK, TN, STAGES, MINB, true, true)
 
-// 64 x 128, 8 x 8 per thread, 128 threads, up to 3 blocks per SM (168-register cap), 48 KiB:
+// 64 x 128, 8 x 8 per thread, 128 threads, up to 3 blocks per SM (168-register cap), 56 KiB:
 // the default for every shape (docs/PERF.md: equal to the 128 x 128 tile on the large shapes
 // within 0.5%, better on mid512, and the fused path is as fast as the unfused one with it).
 LNL_GEMM_TILE(64x128x16_8x8s4, 64, 128, 16, 8, 4, 3)
 // 128 x 128, 8 x 16 per thread, 128 threads, 2 blocks per SM (255-register cap: 128
-// accumulators and two sets of A fragments), 64 KiB. Only through LNL_CUDA_GEMM_TILE.
+// accumulators and two sets of A fragments), 80 KiB. Only through LNL_CUDA_GEMM_TILE (with k-major
+// A its fused variant spills 64 bytes at the cap; not timed since).
 LNL_GEMM_TILE(128x128x16_8x16s4, 128, 128, 16, 16, 4, 2)

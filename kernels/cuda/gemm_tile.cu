@@ -11,22 +11,25 @@
 // it publishes tile kt + 1 and proves every warp finished tile kt - 1, whose buffer the copies
 // issued right after it (tile kt + STAGES - 1) overwrite.
 //
-// Shared layout: the operands keep their global layout, [row][k], and a thread reads 16 bytes
-// along k (4 k steps) per row of its fragment, so a k chunk of 4 costs TM + TN LDS.128 for
-// 4 TM TN FMAs (the same ratio as reading [k][row] tiles one k at a time). The 16-byte chunk q
-// of row r is stored at chunk q ^ swz(r), which makes both the fragment reads and the cp.async
-// stores conflict-free:
-//   A: the 8 row-lanes of a warp read 8 consecutive rows of one chunk, swz(r) = (r / RPL) % KQ
-//      (RPL rows per 128-byte line): 8 distinct 16-byte bank groups.
+// Shared layout: the cp.async stages keep the operands' global layout, [row][k]; the 16-byte
+// chunk q of row r is stored at chunk q ^ swz(r), which keeps the cp.async stores conflict-free.
 //   W: the 4 column-lanes read 4 rows 4 apart (each thread owns groups of 4 consecutive columns,
-//      so the epilogue stores float4s), swz(r) = (r / 4) % KQ: 4 distinct bank groups.
-// In both, swz of a thread's fragment rows differs from the lane's part only by compile-time
-// bits, so each address is (stage base + per-thread base) ^ (compile-time chunk), + immediate.
+//      so the epilogue stores float4s), 16 bytes along k (4 k steps) each, swz(r) = (r / 4) % KQ:
+//      4 distinct bank groups.
+//   A: swz(r) = (r / RPL) % KQ (RPL rows per 128-byte line). Each thread moves its own chunks
+//      of a landed stage into a k-major buffer ([k][row], two
+//      of them, alternating by K-tile), centring them on the way when fused (below). A fragment
+//      float4 then holds 4 rows at one k, and the FFMAs that update accumulator (i, j) always
+//      take their A operand from the same register of a quad, whatever k. With [row][k] A
+//      fragments (4 k of one row) every accumulator met A and W operands in all four register
+//      banks and about 36% of the loop's FFMAs had a bank conflict (SASS count); k-major A
+//      halved that and made the GEMM 6-10% faster on the H100 (docs/PERF.md, session 6).
+// A chunk of 4 k costs TM + TN LDS.128 for 4 TM TN FMAs either way.
 //
 // The strategies differ only in the A staging and the epilogue (template NORM):
 //   NORM = false (unfused): A is xhat written by lnl_layernorm; C = acc + bias.
-//   NORM = true (fused): A is x. Each thread centres the chunks it copied (x - mean_m) in shared
-//     memory once they land, before the barrier that publishes the stage: the mean is subtracted
+//   NORM = true (fused): A is x. Each thread centres the chunks it copied (x - mean_m) as it
+//     moves them to the k-major buffer, before the barrier that publishes it: the mean is subtracted
 //     before any product, which keeps large-mean rows exact enough. W is W' = W diag(gamma),
 //     bias is c = W beta + b (folded at build), and the epilogue scales by the row's rstd:
 //     C = acc * rstd_m + c. (mean, rstd) come from lnl_row_stats. The normalised tensor never
@@ -35,9 +38,10 @@
 
 #define GEMM_GROUP_M 8  // tiles visited in groups of 8 along M so W tiles are reused from L2
 
-// Dynamic shared memory of a GEMM block: STAGES x (BM + BN) x BK floats.
+// Dynamic shared memory of a GEMM block: STAGES x (BM + BN) x BK floats of cp.async stages, plus
+// two BK x BM buffers of A transposed to k-major.
 __host__ __device__ constexpr u32 gemm_smem_bytes(int BM, int BN, int BK, int STAGES) {
-    return (u32)(STAGES * (BM + BN) * BK * 4);
+    return (u32)((STAGES * (BM + BN) + 2 * BM) * BK * 4);
 }
 
 template <int BM, int BN, int BK, int TN, int STAGES, bool VEC, bool NORM>
@@ -53,7 +57,8 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     constexpr int LA = BM * KQ / THREADS;        // A chunks copied per thread per K-tile
     constexpr int LB = BN * KQ / THREADS;        // W chunks copied per thread per K-tile
     constexpr u32 A_FLOATS = BM * BK, STAGE_FLOATS = (BM + BN) * BK;
-    static_assert(KQ == 4 || KQ == 8, "K-tile 16 or 32");
+    constexpr u32 AT0 = STAGES * STAGE_FLOATS;  // the two k-major A buffers, [k][BM] each
+    static_assert(KQ == 4, "K-tile 16 (the k-major A swizzle assumes 4 chunks per row)");
     static_assert(BM % WTM == 0 && BN % WTN == 0 && TN % KQ == 0, "tile (and the W swizzle)");
     static_assert(LA >= 1 && LB >= 1 && BM * KQ % THREADS == 0 && BN * KQ % THREADS == 0, "tile");
     extern __shared__ __align__(16) float gemm_smem[];
@@ -124,42 +129,60 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         for (int i = 0; i < LB; ++i)
             copy(base + 4 * b_dst_i(i), W, b_base + k0 + i * rs_k, b_row + i * RS < N, k0 + kk, full);
     };
-    // Fused: centre this thread's own A chunks of stage `s` (its copies have landed). Zero-filled
-    // k past the end stays 0 (its mean is taken as 0); rows past the edge have mean 0. Split in
-    // two so that the main loop can run a chunk of FMAs between the loads and the stores.
+    // Each thread moves its own A chunks of stage `s` (its copies have landed) into the k-major
+    // buffer `t`, centring them on the way when fused. k-major A is what makes the FMAs
+    // register-bank friendly: a thread's float4 of A then holds 4 rows at one k, so the A operand
+    // of every FFMA that feeds accumulator (i, j) sits in the same register bank, whatever k
+    // (with the [row][k] layout each accumulator met operands of both banks; docs/PERF.md).
+    // Layout: element (k, r) at t BK BM + k BM + (r ^ 8 (k / 4)): the XOR spreads a warp's
+    // transposing stores (4 k chunks x 8 rows) over 32 banks and keeps each 4-row group whole
+    // for the fragments' 16-byte reads. Zero-filled k past the end stays 0 (its mean is taken as
+    // 0); rows past the edge have mean 0. Split in two so that the main loop can run a chunk of
+    // FMAs between the loads and the stores.
     auto centre_load = [&](float4 (&v)[LA], u32 s) {
 #pragma unroll
         for (int i = 0; i < LA; ++i)
             v[i] = *reinterpret_cast<const float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i));
     };
-    auto centre_store = [&](float4 (&v)[LA], u32 s, u32 kt) {
+    const u32 at_dst = AT0 + kk * BM + (r0 ^ (8 * q));  // chunk 0's element (kk, r0) in buffer 0
+    auto centre_store = [&](float4 (&v)[LA], u32 t, u32 kt) {
         const u32 k0 = kt * BK + kk;
+        float* dst = gemm_smem + at_dst + t * A_FLOATS;
 #pragma unroll
         for (int i = 0; i < LA; ++i) {
-            const float mu = a_mean[i];
-            // K % 4 == 0 (VEC): the chunk is all in or all out.
-            const float m0 = k0 < K ? mu : 0.0f;
-            const float m1 = VEC ? m0 : k0 + 1 < K ? mu : 0.0f;
-            const float m2 = VEC ? m0 : k0 + 2 < K ? mu : 0.0f;
-            const float m3 = VEC ? m0 : k0 + 3 < K ? mu : 0.0f;
-            *reinterpret_cast<float4*>(gemm_smem + s * STAGE_FLOATS + a_dst_i(i)) =
-                make_float4(v[i].x - m0, v[i].y - m1, v[i].z - m2, v[i].w - m3);
+            float4 c = v[i];
+            if constexpr (NORM) {
+                const float mu = a_mean[i];
+                // K % 4 == 0 (VEC): the chunk is all in or all out.
+                const float m0 = k0 < K ? mu : 0.0f;
+                const float m1 = VEC ? m0 : k0 + 1 < K ? mu : 0.0f;
+                const float m2 = VEC ? m0 : k0 + 2 < K ? mu : 0.0f;
+                const float m3 = VEC ? m0 : k0 + 3 < K ? mu : 0.0f;
+                c = make_float4(c.x - m0, c.y - m1, c.z - m2, c.w - m3);
+            }
+            // Row r0 + i RS: RS is a multiple of 32, so the XOR (bits 3-4) is chunk 0's.
+            dst[i * RS + 0 * BM] = c.x;
+            dst[i * RS + 1 * BM] = c.y;
+            dst[i * RS + 2 * BM] = c.z;
+            dst[i * RS + 3 * BM] = c.w;
         }
     };
-    auto centre = [&](u32 s, u32 kt) {
+    static_assert(RS % 32 == 0, "k-major swizzle: a thread's rows differ by multiples of 32");
+    auto centre = [&](u32 s, u32 t, u32 kt) {
         float4 v[LA];
         centre_load(v, s);
-        centre_store(v, s, kt);
+        centre_store(v, t, kt);
     };
 
-    // This thread's outputs: rows wm WTM + 8 i + lm (i < 8), columns wn WTN + 16 jh + 4 ln + jl
-    // (jh < TN / 4, jl < 4). Fragment chunk c of A row i is at chunk c ^ (lm / RPL) (the row's
-    // other bits add multiples of KQ); of W row (jh, jl) at chunk c ^ (4 jh % KQ) ^ ln.
+    // This thread's outputs: rows wm WTM + 32 h + 4 lm + e (i = 4 h + e < 8), columns
+    // wn WTN + 16 jh + 4 ln + jl (jh < TN / 4, jl < 4). Its A fragment at k is two float4 (h = 0,
+    // 1) of the k-major buffer; the 8 row-lanes read one 128-byte span. W row (jh, jl)'s chunk c
+    // is at chunk c ^ (4 jh % KQ) ^ ln.
     const u32 warp = tid / 32, lane = tid % 32, lm = lane / LN, ln = lane % LN;
-    const u32 row0 = (warp / WARPS_N) * WTM + lm;
+    const u32 row0 = (warp / WARPS_N) * WTM + 4 * lm;
     const u32 col0 = (warp % WARPS_N) * WTN + 4 * ln;
-    const u32 a_frag = row0 * BK + 4 * ((lm / RPL) % KQ);
     const u32 b_frag = A_FLOATS + col0 * BK + 4 * ln;
+    static_assert(WTM == 64 && TM == 8, "two 4-row groups 32 apart per thread");
     float acc[TM][TN];
 #pragma unroll
     for (int i = 0; i < TM; ++i)
@@ -184,12 +207,15 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         cp_async_commit();
     }
     cp_async_wait<STAGES - 2>();  // tile 0
-    if constexpr (NORM) centre(0, 0);
+    centre(0, 0, 0);
     __syncthreads();
-    auto load_a = [&](float4 (&a)[TM], u32 s, u32 c) {
-        const float* ap = gemm_smem + s * STAGE_FLOATS + (a_frag ^ (4 * c));
+    // Chunk c of k-major buffer t: a[2 kk + h] = rows row0 + 32 h .. + 3 at k = 4 c + kk.
+    auto load_a = [&](float4 (&a)[TM], u32 t, u32 c) {
+        const float* ap = gemm_smem + AT0 + t * A_FLOATS + 4 * c * BM + (row0 ^ (8 * c));
 #pragma unroll
-        for (int i = 0; i < TM; ++i) a[i] = *reinterpret_cast<const float4*>(ap + i * 8 * BK);
+        for (int kq = 0; kq < 4; ++kq)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) a[2 * kq + h] = *reinterpret_cast<const float4*>(ap + kq * BM + 32 * h);
     };
     auto fma_chunk = [&](const float4 (&a)[TM], u32 s, u32 c) {
         const float* bs = gemm_smem + s * STAGE_FLOATS;
@@ -200,18 +226,23 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
             for (int jl = 0; jl < 4; ++jl) {
                 const float4 b = *reinterpret_cast<const float4*>(bp + (16 * jh + jl) * BK);
                 const int j = 4 * jh + jl;
+                const float bk[4] = {b.x, b.y, b.z, b.w};
 #pragma unroll
-                for (int i = 0; i < TM; ++i) {
-                    acc[i][j] = fmaf(a[i].x, b.x, acc[i][j]);
-                    acc[i][j] = fmaf(a[i].y, b.y, acc[i][j]);
-                    acc[i][j] = fmaf(a[i].z, b.z, acc[i][j]);
-                    acc[i][j] = fmaf(a[i].w, b.w, acc[i][j]);
-                }
+                for (int kq = 0; kq < 4; ++kq)
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        const float4 av = a[2 * kq + h];
+                        acc[4 * h + 0][j] = fmaf(av.x, bk[kq], acc[4 * h + 0][j]);
+                        acc[4 * h + 1][j] = fmaf(av.y, bk[kq], acc[4 * h + 1][j]);
+                        acc[4 * h + 2][j] = fmaf(av.z, bk[kq], acc[4 * h + 2][j]);
+                        acc[4 * h + 3][j] = fmaf(av.w, bk[kq], acc[4 * h + 3][j]);
+                    }
             }
         }
     };
     float4 fa[TM], fb[TM];
     load_a(fa, 0, 0);
+    u32 t = 0;  // k-major buffer of tile kt (tile kt + 1 goes to t ^ 1)
     u32 s = 0, s1 = 1 % STAGES;  // stages of tiles kt and kt + 1
     for (u32 kt = 0; kt < nk; ++kt) {
         cp_async_wait<STAGES - 3>();  // this thread's copies of tile kt + 1 have landed
@@ -219,35 +250,34 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         // load latency is not on the way to the barrier. (Past the last tile this touches a
         // stage nobody reads before the barrier and nobody writes any more: harmless.)
         float4 cv[LA];
-        if constexpr (NORM) centre_load(cv, s1);
+        centre_load(cv, s1);
 #pragma unroll
         for (u32 c = 0; c < KQ; c += 2) {
-            load_a(fb, s, c + 1);
+            load_a(fb, t, c + 1);
             fma_chunk(fa, s, c);
-            if constexpr (NORM) {
-                if (c == 0) centre_store(cv, s1, kt + 1);
-            }
+            if (c == 0) centre_store(cv, t ^ 1, kt + 1);
             if (c + 2 < KQ) {
-                load_a(fa, s, c + 2);
+                load_a(fa, t, c + 2);
             } else {
                 __syncthreads();
                 const u32 next = kt + STAGES - 1;
                 const u32 ns = s == 0 ? STAGES - 1 : s - 1;  // the stage of tile kt - 1
                 if (next < nk) load(ns, next);
                 cp_async_commit();  // possibly empty: one group per tile keeps the wait counts
-                load_a(fa, s1, 0);  // past the last tile: a stage nobody writes any more
+                load_a(fa, t ^ 1, 0);  // past the last tile: a buffer nobody writes any more
             }
             fma_chunk(fb, s, c + 1);
         }
         s = s1;
         s1 = s1 + 1 == STAGES ? 0 : s1 + 1;
+        t ^= 1;
     }
 
     // Epilogue: (rstd scaling,) bias, bounds, 16-byte stores where the row allows.
     const bool n_vec = (N & 3u) == 0;
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
-        const size_t m = (size_t)m0 + row0 + 8 * i;
+        const size_t m = (size_t)m0 + row0 + 32 * (i / 4) + i % 4;
         if (m >= M) continue;
         const float rstd = NORM ? stats[2 * m + 1] : 1.0f;
         auto out = [&](float a, float b) { return NORM ? fmaf(a, rstd, b) : a + b; };

@@ -6,6 +6,13 @@
 //! `graph_same_weights_us` is the graph replay with one layer, where W stays partly in L2. `--dump-source PATH` writes the NVRTC module source (for nvcc's resource
 //! report on a machine that has nvcc).
 //!
+//!
+//! `LNL_BENCH_PAIRS=N` adds N interleaved (fused, unfused) per-call pairs per shape after the
+//! main timing (fused first in even pairs, unfused first in odd ones): the main timing runs one
+//! strategy after the other, and on the long GEMM shapes the H100's clock drifts down while it
+//! runs, which favours whichever strategy went first. Prints a PAIRS line per shape and adds
+//! `pairs` to the JSON.
+//!
 //!     cargo run --release -p lnl-cuda --example cuda_bench -- [--shapes decode1,seed,4x4096x4096] [--json out.json]
 
 use std::time::Instant;
@@ -143,6 +150,75 @@ fn graph_time(
     Ok((median(replays), m))
 }
 
+/// Median of `n` calls, each timed alone with events (synchronised after each).
+fn per_call_median(
+    rot: &Rotation<'_>,
+    x: &CudaSlice<f32>,
+    rows: usize,
+    y: &mut CudaSlice<f32>,
+    n: usize,
+    e0: &cudarc::driver::CudaEvent,
+    e1: &cudarc::driver::CudaEvent,
+) -> Result<f64> {
+    let mut per_call = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = rot.stream(i);
+        e0.record(s).map_err(err)?;
+        rot.call(i, x, rows, y)?;
+        e1.record(s).map_err(err)?;
+        e1.synchronize().map_err(err)?;
+        per_call.push(e0.elapsed_ms(&e1).map_err(err)? as f64 * 1e3);
+    }
+    Ok(median(per_call))
+}
+
+/// Interleaved pairs of per-call medians (blocks of a fifth of the main run count): fused over
+/// unfused per pair, fused first in even pairs. Returns the JSON summary.
+fn pair_report(
+    name: &str,
+    sets: &[Vec<CudaLayer>],
+    x: &CudaSlice<f32>,
+    rows: usize,
+    y: &mut CudaSlice<f32>,
+    main_runs: usize,
+    pairs: usize,
+) -> Result<serde_json::Value> {
+    let ctx = sets[0][0].context().clone();
+    let ev = || {
+        ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
+            .map_err(err)
+    };
+    let (e0, e1) = (ev()?, ev()?);
+    let block = (main_runs / 5).clamp(5, 400);
+    let (un, fu) = (Rotation { layers: &sets[0] }, Rotation { layers: &sets[1] });
+    let (mut ratios, mut won) = (Vec::with_capacity(pairs), 0);
+    for p in 0..pairs {
+        let mut time = |rot: &Rotation<'_>| per_call_median(rot, x, rows, y, block, &e0, &e1);
+        let (f, u) = if p % 2 == 0 {
+            let f = time(&fu)?;
+            (f, time(&un)?)
+        } else {
+            let u = time(&un)?;
+            (time(&fu)?, u)
+        };
+        ratios.push(f / u);
+        won += (f < u) as usize;
+    }
+    let list: Vec<String> = ratios.iter().map(|r| format!("{r:.4}")).collect();
+    let med = median(ratios.clone());
+    eprintln!(
+        "PAIRS {name} ({pairs} pairs, {block} calls per side): fused/unfused per call, median {med:.4}, fused won {won}/{pairs}: {}",
+        list.join(" ")
+    );
+    Ok(serde_json::json!({
+        "pairs": pairs,
+        "calls_per_side": block,
+        "fused_over_unfused_median": med,
+        "fused_won": won,
+        "ratios": ratios,
+    }))
+}
+
 fn time_layers(
     layers: &[CudaLayer],
     x: &CudaSlice<f32>,
@@ -175,15 +251,7 @@ fn time_layers(
     } else {
         reps_for(one, 0.6, 15, 2000)
     };
-    let mut per_call = Vec::with_capacity(n);
-    for i in 0..n {
-        let s = rot.stream(i);
-        e0.record(s).map_err(err)?;
-        rot.call(i, x, rows, y)?;
-        e1.record(s).map_err(err)?;
-        e1.synchronize().map_err(err)?;
-        per_call.push(e0.elapsed_ms(&e1).map_err(err)? as f64 * 1e3);
-    }
+    let per_call_us = per_call_median(&rot, x, rows, y, n, &e0, &e1)?;
     let (graph_us, m) = graph_time(&rot, x, rows, y, one)?;
     let (graph_same_weights_us, _) = graph_time(
         &Rotation {
@@ -195,7 +263,7 @@ fn time_layers(
         one,
     )?;
     Ok(Timing {
-        per_call_us: median(per_call),
+        per_call_us,
         graph_us,
         graph_same_weights_us,
         per_call_runs: n,
@@ -216,18 +284,30 @@ fn bench_shape(p: &CudaProvider, s: &SuiteShape, l2_bytes: usize) -> Result<serd
     let k = rotation_len(l2_bytes, 4 * s.hidden * s.out);
     let mut out = serde_json::Map::new();
     let mut results: Vec<Vec<f32>> = Vec::new();
-    for strategy in Strategy::ALL {
-        let layers = (0..k)
-            .map(|i| {
-                p.build_layer(
-                    &random_params(s.hidden, s.out, 1e-5, 42 + i as u64),
-                    strategy,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let x = layers[0].upload(&normal_vec(s.rows * s.hidden, 43))?;
-        let mut y = layers[0].alloc_zeros(s.rows * s.out)?;
-        let t = time_layers(&layers, &x, s.rows, &mut y)?;
+    let pairs: usize = std::env::var("LNL_BENCH_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // Both strategies' layers stay alive for the interleaved pairs.
+    let sets = Strategy::ALL
+        .iter()
+        .map(|&strategy| {
+            (0..k)
+                .map(|i| {
+                    p.build_layer(
+                        &random_params(s.hidden, s.out, 1e-5, 42 + i as u64),
+                        strategy,
+                    )
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let x = sets[0][0].upload(&normal_vec(s.rows * s.hidden, 43))?;
+    let mut y = sets[0][0].alloc_zeros(s.rows * s.out)?;
+    let mut main_runs = 0;
+    for (strategy, layers) in Strategy::ALL.iter().zip(&sets) {
+        let t = time_layers(layers, &x, s.rows, &mut y)?;
+        main_runs = t.per_call_runs;
         // The last call ran on the last layer of the rotation: recompute with layer 0 to compare.
         layers[0].forward_device(&x, s.rows, &mut y)?;
         let mut host = vec![0.0; s.rows * s.out];
@@ -253,6 +333,10 @@ fn bench_shape(p: &CudaProvider, s: &SuiteShape, l2_bytes: usize) -> Result<serd
         .map(|(a, b)| ((a - b).abs() / (a.abs() + b.abs()).max(1e-3)) as f64)
         .fold(0.0f64, f64::max);
     out.insert("max_rel_diff_unfused_vs_fused".into(), max_rel.into());
+    if pairs > 0 {
+        let v = pair_report(s.name, &sets, &x, s.rows, &mut y, main_runs, pairs)?;
+        out.insert("pairs".into(), v);
+    }
     out.insert("name".into(), s.name.into());
     out.insert("rows".into(), s.rows.into());
     out.insert("hidden".into(), s.hidden.into());

@@ -39,11 +39,12 @@ pub fn gemm_threads(t: usize) -> u32 {
     ((bm / tm) * (bn / tn)) as u32
 }
 
-/// Dynamic shared memory of a GEMM block of tile `t`: STAGES x (BM + BN) x BK floats
-/// (gemm_smem_bytes in kernels/cuda/gemm_tile.cu).
+/// Dynamic shared memory of a GEMM block of tile `t`: STAGES x (BM + BN) x BK floats of
+/// cp.async stages plus two BK x BM buffers of k-major A (gemm_smem_bytes in
+/// kernels/cuda/gemm_tile.cu).
 pub fn gemm_smem_bytes(t: usize) -> u32 {
     let (_, bm, bn, bk, _, _, stages) = GEMM_TILES[t];
-    (stages * (bm + bn) * bk * 4) as u32
+    ((stages * (bm + bn) + 2 * bm) * bk * 4) as u32
 }
 
 /// Every `extern "C"` kernel the module must export.

@@ -10,7 +10,7 @@ use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 /// The GEMM tile of every shape: on the H100 it matched the 128x128 tile (8 x 16 per thread) on
 /// the large shapes within 0.5%, beat it on mid512 (512 x 4096 outputs: 256 tiles, two blocks
 /// per SM, where 128x128 leaves one block of 4 warps per SM), and its fused path is as fast as
-/// its unfused one (docs/PERF.md, CUDA provider). Its 48 KiB pipeline fits every device.
+/// its unfused one (docs/PERF.md, CUDA provider). Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
@@ -40,8 +40,10 @@ const TINY_REG_H: usize = 16;
 const SMEM_MARGIN: u32 = 1024;
 /// The GEMV streams W through a per-warp ring of up to this many chunks (one 16-byte vector per
 /// lane and output of the task), as deep as shared memory allows; two blocks per SM only with a
-/// ring of at least 2 (kernels/cuda/gemv.cu).
-const GEMV_RING_DEPTH: usize = 8;
+/// ring of at least 2 (kernels/cuda/gemv.cu). 6 rather than 8: on the H100 depth 6 took
+/// decode1 from 22.1 to 21.8 µs and 1x1024x4096 from 9.0 to 8.3 µs, decode8 unchanged
+/// (docs/PERF.md, session 6).
+const GEMV_RING_DEPTH: usize = 6;
 /// The ring depths the kernel's chunk loop is compiled for (`WRing::stream<D>`).
 const GEMV_DEPTHS: [usize; 7] = [1, 2, 4, 6, 8, 12, 16];
 /// Below this many W elements (and up to GEMV_MAX_ROWS rows), re-reading W for each group of 8
@@ -276,7 +278,7 @@ mod tests {
                 smem_bytes: (128 + 6 * 16) << 10,
             }
         );
-        // decode1: two blocks per SM, each 16 KiB of x and an 8-deep ring (8 KiB a slot).
+        // decode1: two blocks per SM, each 16 KiB of x and a 6-deep ring (8 KiB a slot).
         let d1 = choose(&info, 1, 4096, 4096);
         assert_eq!(
             d1,
@@ -285,7 +287,7 @@ mod tests {
                 row_groups: 1,
                 threads: 512,
                 blocks: 264,
-                smem_bytes: (16 + 8 * 8) << 10,
+                smem_bytes: (16 + 6 * 8) << 10,
             }
         );
         for core in [d8, d1] {
@@ -295,7 +297,7 @@ mod tests {
             assert!(smem_bytes + SMEM_MARGIN <= info.smem_optin);
         }
         // H % 128 != 0: x chunk-blocked, each row padded to whole 128-float chunks (8 rows x
-        // 8 chunks x 512 B), then the ring (8 slots of 2 warps x 1 KiB).
+        // 8 chunks x 512 B), then the ring (6 slots of 2 warps x 1 KiB).
         assert_eq!(
             choose(&info, 5, 1000, 999),
             Core::Gemv {
@@ -303,7 +305,7 @@ mod tests {
                 row_groups: 1,
                 threads: 64,
                 blocks: 264,
-                smem_bytes: 8 * 8 * 512 + 8 * 2 * 1024,
+                smem_bytes: 8 * 8 * 512 + 6 * 2 * 1024,
             }
         );
         // 8 rows of H = 11008 exceed shared memory: two groups of 4 rows on two block sets of
