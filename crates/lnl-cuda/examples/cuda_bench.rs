@@ -167,7 +167,7 @@ fn per_call_median(
         rot.call(i, x, rows, y)?;
         e1.record(s).map_err(err)?;
         e1.synchronize().map_err(err)?;
-        per_call.push(e0.elapsed_ms(&e1).map_err(err)? as f64 * 1e3);
+        per_call.push(e0.elapsed_ms(e1).map_err(err)? as f64 * 1e3);
     }
     Ok(median(per_call))
 }
