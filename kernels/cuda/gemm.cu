@@ -27,3 +27,7 @@ LNL_GEMM_TILE(64x128x16_8x8s4, 64, 128, 16, 8, 4, 3)
 // accumulators and two sets of A fragments), 80 KiB. Only through LNL_CUDA_GEMM_TILE (with k-major
 // A its fused variant spills 64 bytes at the cap; not timed since).
 LNL_GEMM_TILE(128x128x16_8x16s4, 128, 128, 16, 16, 4, 2)
+// 64 x 64, 8 x 4 per thread, 128 threads, up to 4 blocks per SM (128-register cap), 40 KiB:
+// twice the tiles of 64 x 128, for shapes whose 64 x 128 tiles do not cover the SMs (300 x 999
+// outputs: 47 instead of 70 us on the H100); slower where they do (mid512 444 against 412 us).
+LNL_GEMM_TILE(64x64x16_8x4s4, 64, 64, 16, 4, 4, 4)

@@ -12,6 +12,9 @@ use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 /// per SM, where 128x128 leaves one block of 4 warps per SM), and its fused path is as fast as
 /// its unfused one (docs/PERF.md, CUDA provider). Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
+/// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
+/// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
+const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
 /// the OPW of its instantiations).
@@ -223,22 +226,32 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             };
         }
     }
-    // One tile for every GEMM shape: 64x128x16 with 8 x 8 outputs per thread (see GEMM_DEFAULT).
-    // A forced tile whose pipeline needs more shared memory than a block may have here is ignored.
-    let default = GEMM_TILES
-        .iter()
-        .position(|(n, ..)| *n == GEMM_DEFAULT)
-        .expect("a compiled GEMM tile");
+    // 64x128x16 with 8 x 8 outputs per thread (see GEMM_DEFAULT), unless its tiles would leave
+    // SMs idle. A forced tile whose pipeline needs more shared memory than a block may have here
+    // is ignored.
+    let named = |name: &str| {
+        GEMM_TILES
+            .iter()
+            .position(|(n, ..)| *n == name)
+            .expect("a compiled GEMM tile")
+    };
+    let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].1) * out.div_ceil(GEMM_TILES[t].2);
+    let (wide, few) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES));
+    let default =
+        if tiles_of(wide) < info.sm_count as usize && gemm_smem_bytes(few) <= info.smem_optin {
+            few
+        } else {
+            wide
+        };
     let tile = match forced_tile() {
         Some(t) if gemm_smem_bytes(t) <= info.smem_optin => t,
         _ => default,
     };
-    let (_, bm, bn, ..) = GEMM_TILES[tile];
     Core::Gemm {
         vec: hidden % 4 == 0,
         tile,
         // rows * out fits u32 (checked before planning), so the tile count fits too.
-        blocks: (rows.div_ceil(bm) * out.div_ceil(bn)) as u32,
+        blocks: tiles_of(tile) as u32,
     }
 }
 
@@ -320,6 +333,15 @@ mod tests {
                 smem_bytes: 4 * 86 * 512 + 2 * 16 * 1024,
             }
         );
+        // GEMM shapes: 64x128 tiles, or 64x64 where 64x128 tiles would be fewer than the SMs.
+        let tile_of = |rows, out| match choose(&info, rows, 1000, out) {
+            Core::Gemm { tile, blocks, .. } => (GEMM_TILES[tile].0, blocks),
+            c => panic!("GEMM expected, got {c:?}"),
+        };
+        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s4", 256));
+        assert_eq!(tile_of(300, 999), ("64x64x16_8x4s4", 80));
+        assert_eq!(tile_of(1000, 999), ("64x64x16_8x4s4", 256));
+        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s4", 144));
         // One row of H = 60000 (240 KB) fits nowhere: the GEMM.
         assert!(matches!(choose(&info, 1, 60000, 64), Core::Gemm { .. }));
         // H % 4 != 0: no ring, x alone.
