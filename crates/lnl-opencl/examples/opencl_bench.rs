@@ -9,8 +9,10 @@
 //!
 //! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb] the GEMV's
-//! (tuning; without the last five, or with xnt 0: the staged GEMV, gemv.cl, whatever the default);
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr]] the GEMV's
+//! (tuning; without the last fields, or with xnt 0: the staged GEMV, gemv.cl, for both strategies
+//! whatever the default; with them the fused strategy's register GEMV, gemv_xreg.cl, in row
+//! blocks of xr rows, xr = r when left out, as when both kernels shared r);
 //! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
 //! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there;
 //! LNL_BENCH_PAIRS=N adds N interleaved (fused, unfused) pairs per shape after the main timing,
@@ -41,8 +43,13 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if x.is_empty() || x.len() == 5 => {
-            let x = if x.is_empty() { &[0; 5][..] } else { x };
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if matches!(x.len(), 0 | 5 | 6) => {
+            // 15 fields (before xr existed): the register GEMV's rows per block were r.
+            let x = match x.len() {
+                0 => [0; 6],
+                5 => [x[0], x[1], x[2], x[3], x[4], r],
+                _ => [x[0], x[1], x[2], x[3], x[4], x[5]],
+            };
             Some(GemvTiles {
                 kt,
                 og,
@@ -59,11 +66,12 @@ fn gemv_override() -> Option<GemvTiles> {
                 xb: x[2],
                 xf: x[3],
                 xdb: x[4] != 0,
+                xr: x[5],
             })
         }
         _ => {
             eprintln!(
-                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb]"
+                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr]]"
             );
             None
         }

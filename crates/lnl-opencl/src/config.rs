@@ -45,11 +45,14 @@ impl GemmTiles {
 /// per compute unit (a launch size, not baked into the program). `nv`: NVIDIA-only cache hints
 /// for W through inline PTX (loads that skip L1; with `pf` > 0, W prefetched into L2 that many
 /// steps ahead), only on NVIDIA's platform.
-/// `xnt` > 0 selects, where H fits (H <= 4 * `xnt` * `xp`), the kernel of gemv_xreg.cl instead:
-/// `xnt`-wide work-groups (one per compute unit) that hold x in registers (`xp` float4 per row
-/// and work-item), `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
-/// `xdb`: the next batch's W loaded before the current one's FMAs (more registers);
-/// it shares `r`, `nv` and `pf` with the staged GEMV. `xnt` 0: the staged GEMV for every H.
+/// `xnt` > 0 gives the fused strategy, where H fits (H <= 4 * `xnt` * `xp`) and the rows do
+/// (at most 2 `xr`), the kernel of gemv_xreg.cl instead: `xnt`-wide work-groups (one per
+/// compute unit) that hold x in registers (`xp` float4 per row and work-item) for row blocks of
+/// `xr` rows, `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
+/// `xdb`: the next batch's W loaded before the current one's FMAs (more registers); it shares
+/// `nv` and `pf` with the staged GEMV. The unfused strategy always takes the staged GEMV: with
+/// xhat already in memory the register kernel's row blocks only re-read W (measured on an H100:
+/// unfused decode8 11% slower at `xr` 4, docs/PERF.md). `xnt` 0: the staged GEMV everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -67,6 +70,7 @@ pub struct GemvTiles {
     pub xb: usize,
     pub xf: usize,
     pub xdb: bool,
+    pub xr: usize,
 }
 
 impl GemvTiles {
@@ -74,15 +78,21 @@ impl GemvTiles {
     pub fn xreg_fits(&self, hidden: usize) -> bool {
         self.xnt > 0 && hidden <= 4 * self.xnt * self.xp
     }
+    /// Up to this many rows the fused strategy may take the register kernel: two row blocks,
+    /// so W is read at most twice (as the staged GEMV's limit of 2 `r`); beyond, the staged
+    /// GEMV (one W pass per `r` rows) or the GEMM.
+    pub fn xreg_max_rows(&self) -> usize {
+        2 * self.xr
+    }
     /// The register kernel's local memory: the warps' totals (`xf` batches or the statistics'
-    /// 2 `r` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
+    /// 2 `xr` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
     pub fn xreg_local_bytes(&self) -> usize {
         if self.xnt == 0 {
             return 0;
         }
-        let slots = (self.xf * self.xb * self.r).max(2 * self.r);
+        let slots = (self.xf * self.xb * self.xr).max(2 * self.xr);
         let scratch = if self.nv { 1 } else { self.xnt };
-        4 * slots * (self.xnt / 32 + 1) + 4 * scratch + 8 * self.r
+        4 * slots * (self.xnt / 32 + 1) + 4 * scratch + 8 * self.xr
     }
     /// Work-groups along the outputs for the register kernel: one per compute unit, never more
     /// than there are batches.
@@ -96,8 +106,9 @@ impl GemvTiles {
                 && self.xp > 0
                 && self.xb > 0
                 && self.xf > 0
-                && pow2_le_32(self.xb * self.r)
-                && pow2_le_32(2 * self.r))
+                && self.xr > 0
+                && pow2_le_32(self.xb * self.xr)
+                && pow2_le_32(2 * self.xr))
     }
     pub fn work_group(&self) -> usize {
         self.kt * self.og
@@ -151,7 +162,9 @@ pub struct KernelConfig {
     pub gemv: GemvTiles,
     /// Work-group size of the row-statistics and LayerNorm kernels (a power of two).
     pub norm_wg: usize,
-    /// Up to this many rows use the GEMV (W streamed once per `gemv.r` rows), beyond: the GEMM.
+    /// Up to this many rows take a GEMV, beyond: the GEMM. The staged GEMV streams W once per
+    /// `gemv.r` rows; the fused strategy's register GEMV, where enabled, takes rows up to the
+    /// smaller of this and `gemv.xreg_max_rows()`, the staged GEMV the rest.
     pub gemv_max_rows: usize,
 }
 
@@ -185,6 +198,7 @@ const fn gemv(
         xb: 0,
         xf: 0,
         xdb: false,
+        xr: 0,
     }
 }
 
@@ -276,7 +290,7 @@ impl KernelConfig {
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
              -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={} -DGEMVX_NT={} -DGEMVX_XP={} -DGEMVX_B={} \
-             -DGEMVX_F={} -DGEMVX_DB={}",
+             -DGEMVX_F={} -DGEMVX_DB={} -DGEMVX_R={}",
             g.bm,
             g.bn,
             g.bk,
@@ -295,7 +309,8 @@ impl KernelConfig {
             v.xp,
             v.xb,
             v.xf,
-            v.xdb as u8
+            v.xdb as u8,
+            v.xr
         )
     }
 }
@@ -372,9 +387,18 @@ mod tests {
         let mut v = GPU_LEVELS[0].1;
         assert!(!v.xreg_fits(1));
         (v.xnt, v.xp, v.xb, v.xf) = (512, 2, 1, 8);
+        assert!(
+            !v.is_consistent(),
+            "a register GEMV needs its own rows per block"
+        );
+        v.xr = 8;
         assert!(v.is_consistent());
         assert!(v.xreg_fits(4096) && !v.xreg_fits(4097));
         v.xb = 8; // 64 partial sums per batch: more than a warp's lanes
+        assert!(!v.is_consistent());
+        (v.xb, v.xr) = (2, 16); // the staged GEMV's r does not limit xr, nor xr r
+        assert!(v.is_consistent());
+        v.xr = 32; // 2 xr statistics sums per batch: more than a warp's lanes
         assert!(!v.is_consistent());
     }
 

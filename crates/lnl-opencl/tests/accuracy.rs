@@ -293,8 +293,8 @@ fn an_impossible_allocation_is_out_of_memory() {
 }
 
 /// The register GEMV (gemv_xreg.cl; on NVIDIA with shuffles through inline PTX, here with the
-/// same exchanges through local memory, so the same sums in the same order): both strategies,
-/// adversarial rows, a NaN row that stays in its row, several row blocks, several flushes of
+/// same exchanges through local memory, so the same sums in the same order): the fused strategy
+/// (the unfused one takes the staged GEMV on the same configuration), adversarial rows, a NaN row that stays in its row, several row blocks, several flushes of
 /// the warps' totals per work-group, H not a multiple of 4, H above the kernel's capacity (the
 /// staged GEMV takes it), and the same bits on every run. The H100 shape (512 work-items, 2
 /// float4 per row) included.
@@ -305,6 +305,7 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
         let mut c = base;
         (c.gemv.xnt, c.gemv.xp, c.gemv.xb, c.gemv.xf) = (xnt, xp, xb, xf);
         c.gemv.xdb = xb != 4; // both loop forms
+        c.gemv.xr = 8; // up to 16 rows: as many as the staged GEMV's limit here
         c
     };
     let h100 = [(8, 4096, 40), (1, 4096, 8), (3, 2050, 17), (8, 64, 24)];
@@ -314,9 +315,9 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
         c
     };
     // Row blocks of 4 (256 work-items x 4 float4 per row: the same 64 registers of x), W not
-    // double-buffered.
+    // double-buffered; the staged GEMV keeps its row blocks of 8.
     let mut r4 = with(256, 4, 1, 8);
-    (r4.gemv.r, r4.gemv.rr, r4.gemv.xdb) = (4, 4, false);
+    (r4.gemv.xr, r4.gemv.xdb) = (4, false);
     let cases = [
         (r4, [(8, 4096, 40), (7, 1000, 9), (1, 4096, 8), (3, 64, 24)]),
         (
@@ -328,7 +329,7 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
             [(16, 128, 50), (3, 126, 20), (2, 4, 5), (9, 100, 64)],
         ),
         (with(512, 2, 2, 8), h100),
-        // NVIDIA's platform only (shuffles and cache hints through inline PTX): the defaults.
+        // NVIDIA's platform only (shuffles and cache hints through inline PTX).
         (nvidia(2), h100),
         (nvidia(1), h100),
     ];
