@@ -202,6 +202,13 @@ const fn gemv(
     }
 }
 
+/// The fused strategy's decode GEMV on NVIDIA GPUs (gemv_xreg.cl): 256 work-items (NVIDIA's
+/// OpenCL refused 512-wide ones), 4 float4 of each row per work-item (H <= 4096), one output
+/// per batch without double buffering, row blocks of 4 (decode8: two blocks). Measured on an
+/// H100 (docs/PERF.md, call A): fused decode8 b2b 33.5-33.8 against 36.6-37.1 µs with the
+/// staged GEMV (at staged r 4 too, which only the unfused strategy now uses).
+const NVIDIA_XREG: (usize, usize, usize, usize, bool, usize) = (256, 4, 1, 8, false, 4);
+
 /// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
 /// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV two
 /// persistent 256-wide work-groups per compute unit, a warp-wide row walk per output task.
@@ -247,19 +254,24 @@ impl KernelConfig {
             })
             // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
             // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
-            // docs/PERF.md), then without (should the inline PTX not build). The register GEMV
-            // (`xnt` > 0) is not a default anywhere: on the H100 its 512-wide kernels are
-            // refused (256 work-items allowed), and the 256-wide one with row blocks of 4 made
-            // fused decode8 9% faster but unfused 11% slower (the configuration is shared by
-            // both strategies; docs/PERF.md); it is reachable with an explicit configuration
-            // (opencl_bench: LNL_OPENCL_GEMV).
+            // docs/PERF.md) and the fused strategy's register GEMV (NVIDIA_XREG), then with the
+            // hints only (should NVIDIA's compiler refuse the register GEMV: a second build that
+            // fails, or a kernel allowing fewer work-items than it needs), then without either
+            // (should the inline PTX not build). Elsewhere the register GEMV is not a default
+            // (no measurement); it is reachable with an explicit configuration (opencl_bench:
+            // LNL_OPENCL_GEMV).
             .flat_map(|c| {
                 let mut hinted = c;
                 hinted.gemv.nv = true;
                 hinted.gemv.pf = 4;
-                (limits.nvidia && limits.is_gpu)
-                    .then_some(hinted)
+                let mut xreg = hinted;
+                let v = &mut xreg.gemv;
+                (v.xnt, v.xp, v.xb, v.xf, v.xdb, v.xr) = NVIDIA_XREG;
+                let nvidia = limits.nvidia && limits.is_gpu;
+                nvidia
+                    .then_some([xreg, hinted])
                     .into_iter()
+                    .flatten()
                     .chain([c])
             })
             .filter(|c| c.fits(limits))
@@ -367,19 +379,36 @@ mod tests {
     fn only_nvidia_gets_the_cache_hints_and_each_has_a_plain_fallback() {
         let nv = KernelConfig::candidates(&H100);
         assert_eq!((nv[0].gemv.nv, nv[0].gemv.pf), (true, 4));
-        let mut plain = nv[0];
+        // First the register GEMV for the fused strategy, then the same without it.
+        let mut hinted = nv[0];
+        (hinted.gemv.xnt, hinted.gemv.xp, hinted.gemv.xb) = (0, 0, 0);
+        (hinted.gemv.xf, hinted.gemv.xdb, hinted.gemv.xr) = (0, false, 0);
+        assert_eq!(nv[1], hinted);
+        let mut plain = hinted;
         (plain.gemv.nv, plain.gemv.pf) = (false, 0);
-        assert_eq!(nv[1], plain);
+        assert_eq!(nv[2], plain);
         let other = DeviceLimits {
             nvidia: false,
             ..H100
         };
-        assert!(KernelConfig::candidates(&other)
-            .iter()
-            .chain(&KernelConfig::candidates(&POCL_CPU))
-            .all(|c| !c.gemv.nv));
-        assert!(nv.iter().all(|c| c.gemv.xnt == 0));
+        let elsewhere = KernelConfig::candidates(&other);
+        let pocl = KernelConfig::candidates(&POCL_CPU);
+        assert!(elsewhere.iter().chain(&pocl).all(|c| !c.gemv.nv));
+        assert!(elsewhere.iter().chain(&pocl).all(|c| c.gemv.xnt == 0));
         assert!(!nv[0].fits(&other));
+    }
+
+    #[test]
+    fn nvidia_default_splits_the_gemv_rows_between_the_strategies() {
+        let c = KernelConfig::candidates(&H100)[0];
+        // Unfused: the staged GEMV, 8 rows per block, up to 16 rows. Fused: the 256-wide
+        // register GEMV, row blocks of 4, up to 8 rows where H <= 4096.
+        assert_eq!((c.gemv.r, c.gemv.rr, c.gemv_max_rows), (8, 8, 16));
+        assert_eq!((c.gemv.xnt, c.gemv.xp, c.gemv.xr), (256, 4, 4));
+        assert_eq!(c.gemv.xreg_max_rows(), 8);
+        assert!(c.gemv.xreg_fits(4096) && !c.gemv.xreg_fits(4097));
+        assert!(c.build_options().contains("-DGEMV_R=8 "));
+        assert!(c.build_options().ends_with("-DGEMVX_R=4"));
     }
 
     #[test]

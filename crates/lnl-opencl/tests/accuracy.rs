@@ -318,6 +318,8 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
     // double-buffered; the staged GEMV keeps its row blocks of 8.
     let mut r4 = with(256, 4, 1, 8);
     (r4.gemv.xr, r4.gemv.xdb) = (4, false);
+    let mut r4_nvidia = r4;
+    (r4_nvidia.gemv.nv, r4_nvidia.gemv.pf) = (true, 4);
     let cases = [
         (r4, [(8, 4096, 40), (7, 1000, 9), (1, 4096, 8), (3, 64, 24)]),
         (
@@ -329,7 +331,12 @@ fn register_gemv_meets_the_bound_and_isolates_rows() {
             [(16, 128, 50), (3, 126, 20), (2, 4, 5), (9, 100, 64)],
         ),
         (with(512, 2, 2, 8), h100),
-        // NVIDIA's platform only (shuffles and cache hints through inline PTX).
+        // NVIDIA's platform only (shuffles and cache hints through inline PTX): the default,
+        // then 512-wide variants (refused by the H100's driver so far).
+        (
+            r4_nvidia,
+            [(8, 4096, 40), (7, 1000, 9), (1, 4096, 8), (3, 64, 24)],
+        ),
         (nvidia(2), h100),
         (nvidia(1), h100),
     ];
