@@ -69,6 +69,8 @@ pub struct ProfiledRun {
     last: cl::Event,
     /// One kernel: `first` is `last`.
     single: bool,
+    /// The kernels' names, first (none when single) and last.
+    names: (Option<&'static str>, &'static str),
 }
 
 impl ProfiledRun {
@@ -99,6 +101,11 @@ impl ProfiledRun {
         };
         let first = (!self.single).then(|| own(&self.first)).transpose()?;
         Ok((first, own(&self.last)?))
+    }
+
+    /// The names of the kernels `kernels_ns` times: which GEMV or GEMM a forward took.
+    pub fn kernel_names(&self) -> (Option<&'static str>, &'static str) {
+        self.names
     }
 }
 
@@ -265,7 +272,12 @@ impl OpenClLayer {
 
         // First pass, unless the fused GEMV does it all.
         let two_passes = !(fused && few_rows);
-        if two_passes {
+        let first_name = match (two_passes, fused) {
+            (false, _) => None,
+            (true, true) => Some("row_stats"),
+            (true, false) => Some("layernorm"),
+        };
+        if let Some(name) = first_name {
             let norm_args: Vec<Arg> = match &self.gamma_beta {
                 Some((gamma, beta)) => vec![
                     Arg::Mem(x),
@@ -286,7 +298,7 @@ impl OpenClLayer {
             };
             Launch {
                 kernel: &st.norm,
-                name: if fused { "row_stats" } else { "layernorm" },
+                name,
                 groups: [rows, 1],
                 local: [cfg.norm_wg, 1],
             }
@@ -347,6 +359,7 @@ impl OpenClLayer {
             (launch, head)
         };
         args.extend(tail);
+        let last_name = launch.name;
         launch.enqueue(
             queue,
             &args,
@@ -361,6 +374,7 @@ impl OpenClLayer {
             first,
             last,
             single: !two_passes,
+            names: (first_name, last_name),
         }))
     }
 }
