@@ -204,10 +204,11 @@ const fn gemv(
 
 /// The fused strategy's decode GEMV on NVIDIA GPUs (gemv_xreg.cl): 256 work-items (NVIDIA's
 /// OpenCL refused 512-wide ones), 4 float4 of each row per work-item (H <= 4096), one output
-/// per batch without double buffering, row blocks of 4 (decode8: two blocks). Measured on an
-/// H100 (docs/PERF.md, call A): fused decode8 b2b 33.5-33.8 against 36.6-37.1 µs with the
-/// staged GEMV (at staged r 4 too, which only the unfused strategy now uses).
-const NVIDIA_XREG: (usize, usize, usize, usize, bool, usize) = (256, 4, 1, 8, false, 4);
+/// per batch without double buffering, the warps' sums combined every 16 batches, row blocks
+/// of 4 (decode8: two blocks). Measured on an H100 (docs/PERF.md, session 6 call 4): fused
+/// decode8 b2b 33.1 / 32.8 µs (every 8 batches: 33.5; the staged GEMV: 37.0 / 36.7), decode1
+/// 25.5 / 25.6 (staged: 26.6 / 26.2).
+const NVIDIA_XREG: (usize, usize, usize, usize, bool, usize) = (256, 4, 1, 16, false, 4);
 
 /// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
 /// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV two
