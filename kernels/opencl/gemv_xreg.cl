@@ -1,8 +1,9 @@
-// Decode GEMV with x held in registers (the decode path's default on NVIDIA where H fits):
-// y[M, N] = A[M, K] . W[N, K]^T + bias[N] for one block of GEMV_R rows per work-group row.
-// Unfused: A = xhat. Fused: A = x, standardised in registers after the row statistics, which the
-// work-group computes from the same registers (two passes: the mean, then the sum of squared
-// residuals; row_rstd's overflow fallback); gamma and beta are folded into W and the bias.
+// Decode GEMV with x held in registers, the fused strategy's only (its default on NVIDIA where H
+// fits): y[M, N] = x[M, K] . W[N, K]^T + bias[N] for one block of GEMVX_R rows per work-group
+// row, x standardised in registers after the row statistics, which the work-group computes from
+// the same registers (two passes: the mean, then the sum of squared residuals; row_rstd's
+// overflow fallback); gamma and beta are folded into W and the bias. The unfused strategy takes
+// gemv.cl: with xhat already in memory, this kernel's small row blocks only re-read W.
 //
 // Why (docs/PERF.md, "Issue 6, third step"): gemv.cl stages x in local memory; every one of
 // its work-groups reads all the block's rows from L2 for the statistics and again for the
@@ -12,7 +13,7 @@
 // work-group and never from local memory. W is streamed straight into registers (one float4 per
 // output and part: a warp reads 512 contiguous bytes), GEMVX_B outputs per batch, the next batch
 // loaded before the current one's FMAs (GEMVX_DB), and (NVIDIA) loads that skip L1 plus an L2 prefetch
-// GEMV_PF batches ahead (gemv.cl's helpers). Each batch's GEMVX_B x GEMV_R partial sums are
+// GEMV_PF batches ahead (gemv.cl's helpers). Each batch's GEMVX_B x GEMVX_R partial sums are
 // reduced over the warp by a transposing butterfly (one value per lane pair at the end; NVIDIA:
 // shfl.sync through inline PTX, elsewhere the same exchanges through local memory), written to
 // local memory per warp, and summed over the warps in a fixed order every GEMVX_F batches: the
@@ -20,17 +21,17 @@
 // round-robin over the persistent work-groups (one per compute unit: 512 work-items need <= 128
 // registers each).
 // Compile-time: GEMVX_NT (work-group size, a multiple of 32), GEMVX_XP (H <= 4 * GEMVX_NT *
-// GEMVX_XP; the host falls back to gemv.cl beyond), GEMVX_B (GEMVX_B * GEMV_R and 2 * GEMV_R
+// GEMVX_XP; the host falls back to gemv.cl beyond), GEMVX_B (GEMVX_B * GEMVX_R and 2 * GEMVX_R
 // powers of two <= 32), GEMVX_F, GEMVX_DB (1: the next batch's W loaded before the current
-// one's FMAs; 0: not, fewer registers), with GEMV_R, GEMV_NV, GEMV_PF from gemv.cl.
+// one's FMAs; 0: not, fewer registers), with GEMVX_R, GEMV_NV, GEMV_PF from gemv.cl.
 
 #if GEMVX_NT
 
 #define X_NW (GEMVX_NT / 32)
-#define X_V (GEMVX_B * GEMV_R)
+#define X_V (GEMVX_B * GEMVX_R)
 #define X_SPAN (4 * GEMVX_NT)
 #define X_STRIDE (X_NW + 1)
-#define X_RED_SLOTS V_MAX(GEMVX_F * X_V, 2 * GEMV_R)
+#define X_RED_SLOTS V_MAX(GEMVX_F * X_V, 2 * GEMVX_R)
 #define X_RED_LEN (X_RED_SLOTS * X_STRIDE)
 #define X_SCRATCH (GEMV_NV ? 1 : GEMVX_NT)
 
@@ -151,23 +152,23 @@ inline void x_prefetch_w(const __global float *w, uint n_len, uint k_len, uint o
 inline void x_store(uint e, uint bt0, uint n_groups, uint rows, uint r0, uint n_len,
                     __local const float *red, const __global float *bias, __global float *y)
 {
-    const uint b = (e % X_V) / GEMV_R;
-    const uint r = e % GEMV_R;
+    const uint b = (e % X_V) / GEMVX_R;
+    const uint r = e % GEMVX_R;
     const uint o = (bt0 + (e / X_V) * n_groups) * GEMVX_B + b;
     if (r < rows && o < n_len)
         y[(size_t)(r0 + r) * n_len + o] = x_warps_total(e, red) + bias[o];
 }
 
-inline void gemvx_body(const bool fused, const __global float *a, float eps,
-                       const __global float *w, const __global float *bias, __global float *y,
-                       uint m_len, uint n_len, uint k_len, __local float *red,
-                       __local float *scratch, __local float2 *st)
+inline void gemvx_body(const __global float *a, float eps, const __global float *w,
+                       const __global float *bias, __global float *y, uint m_len, uint n_len,
+                       uint k_len, __local float *red, __local float *scratch,
+                       __local float2 *st)
 {
     const uint tid = get_local_id(0);
     const uint gid = get_group_id(0);
     const uint n_groups = get_num_groups(0);
-    const uint r0 = get_group_id(1) * GEMV_R;
-    const uint rows = min((uint)GEMV_R, m_len - r0);
+    const uint r0 = get_group_id(1) * GEMVX_R;
+    const uint rows = min((uint)GEMVX_R, m_len - r0);
     const bool vec = (k_len & 3u) == 0;
     const uint n_batches = (n_len + GEMVX_B - 1) / GEMVX_B;
     // The same count for every work-item of the group: the barriers below are uniform.
@@ -182,57 +183,55 @@ inline void gemvx_body(const bool fused, const __global float *a, float eps,
 #endif
 
     // This work-item's columns of the block's rows (rows past the last, columns past H: zero).
-    float4 xv[GEMV_R][GEMVX_XP];
+    float4 xv[GEMVX_R][GEMVX_XP];
 #pragma unroll
-    for (uint r = 0; r < GEMV_R; ++r)
+    for (uint r = 0; r < GEMVX_R; ++r)
 #pragma unroll
         for (uint p = 0; p < GEMVX_XP; ++p)
             xv[r][p] = r < rows ? fetch4(a, m_len, k_len, r0 + r, 4 * tid + p * X_SPAN, vec)
                                 : (float4)(0.0f);
 
-    if (fused) {
-        float v[32];
-        // Pass 1: the mean of each row.
+    float v[32];
+    // Pass 1: the mean of each row.
 #pragma unroll
-        for (uint r = 0; r < GEMV_R; ++r) {
-            float s = 0.0f;
+    for (uint r = 0; r < GEMVX_R; ++r) {
+        float s = 0.0f;
 #pragma unroll
-            for (uint p = 0; p < GEMVX_XP; ++p)
-                s += (xv[r][p].x + xv[r][p].y) + (xv[r][p].z + xv[r][p].w);
-            v[r] = s;
+        for (uint p = 0; p < GEMVX_XP; ++p)
+            s += (xv[r][p].x + xv[r][p].y) + (xv[r][p].z + xv[r][p].w);
+        v[r] = s;
+    }
+    x_put(x_warp_sums(v, GEMVX_R, scratch), GEMVX_R, 0, red);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (tid < GEMVX_R) // GEMVX_R <= 16 <= GEMVX_NT
+        st[tid].x = x_warps_total(tid, red) / (float)k_len;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    // Pass 2: the residuals (kept, padding columns zero) and their squares (squares4).
+#pragma unroll
+    for (uint r = 0; r < GEMVX_R; ++r) {
+        const float mean = st[r].x;
+        float2 q = (float2)(0.0f);
+#pragma unroll
+        for (uint p = 0; p < GEMVX_XP; ++p) {
+            xv[r][p] = x_mask4(centre4(xv[r][p], mean), 4 * tid + p * X_SPAN, k_len);
+            q += squares4(xv[r][p]);
         }
-        x_put(x_warp_sums(v, GEMV_R, scratch), GEMV_R, 0, red);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (tid < GEMV_R) // GEMV_R <= 16 <= GEMVX_NT
-            st[tid].x = x_warps_total(tid, red) / (float)k_len;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        // Pass 2: the residuals (kept, padding columns zero) and their squares (squares4).
+        v[r] = q.x;
+        v[GEMVX_R + r] = q.y;
+    }
+    x_put(x_warp_sums(v, 2 * GEMVX_R, scratch), 2 * GEMVX_R, 0, red);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (tid < GEMVX_R)
+        st[tid].y = row_rstd(st[tid].x, x_warps_total(tid, red),
+                             x_warps_total(GEMVX_R + tid, red), k_len, eps);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    // Standardised in registers: the fusion ((x - mean) * rstd, once per element and work-group).
 #pragma unroll
-        for (uint r = 0; r < GEMV_R; ++r) {
-            const float mean = st[r].x;
-            float2 q = (float2)(0.0f);
+    for (uint r = 0; r < GEMVX_R; ++r) {
+        const float rstd = st[r].y;
 #pragma unroll
-            for (uint p = 0; p < GEMVX_XP; ++p) {
-                xv[r][p] = x_mask4(centre4(xv[r][p], mean), 4 * tid + p * X_SPAN, k_len);
-                q += squares4(xv[r][p]);
-            }
-            v[r] = q.x;
-            v[GEMV_R + r] = q.y;
-        }
-        x_put(x_warp_sums(v, 2 * GEMV_R, scratch), 2 * GEMV_R, 0, red);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        if (tid < GEMV_R)
-            st[tid].y = row_rstd(st[tid].x, x_warps_total(tid, red),
-                                 x_warps_total(GEMV_R + tid, red), k_len, eps);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        // Standardised in registers: the fusion ((x - mean) * rstd, once per element and work-group).
-#pragma unroll
-        for (uint r = 0; r < GEMV_R; ++r) {
-            const float rstd = st[r].y;
-#pragma unroll
-            for (uint p = 0; p < GEMVX_XP; ++p)
-                xv[r][p] *= rstd;
-        }
+        for (uint p = 0; p < GEMVX_XP; ++p)
+            xv[r][p] *= rstd;
     }
 
     for (uint i = 0; i < my_batches; ++i) {
@@ -255,7 +254,7 @@ inline void gemvx_body(const bool fused, const __global float *a, float eps,
 #pragma unroll
         for (uint b = 0; b < GEMVX_B; ++b)
 #pragma unroll
-            for (uint r = 0; r < GEMV_R; ++r) {
+            for (uint r = 0; r < GEMVX_R; ++r) {
                 float t = 0.0f;
 #pragma unroll
                 for (uint p = 0; p < GEMVX_XP; ++p) {
@@ -264,7 +263,7 @@ inline void gemvx_body(const bool fused, const __global float *a, float eps,
                     t = fma(wv[b][p].z, xv[r][p].z, t);
                     t = fma(wv[b][p].w, xv[r][p].w, t);
                 }
-                v[b * GEMV_R + r] = t;
+                v[b * GEMVX_R + r] = t;
             }
         const uint slot = i % GEMVX_F;
         x_put(x_warp_sums(v, X_V, scratch), X_V, slot, red);
@@ -293,23 +292,13 @@ inline void gemvx_body(const bool fused, const __global float *a, float eps,
 }
 
 __kernel __attribute__((reqd_work_group_size(GEMVX_NT, 1, 1))) void
-gemvx_unfused(const __global float *xhat, const __global float *w, const __global float *bias,
-              __global float *y, uint m_len, uint n_len, uint k_len)
-{
-    __local float red[X_RED_LEN];
-    __local float scratch[X_SCRATCH];
-    __local float2 st[GEMV_R];
-    gemvx_body(false, xhat, 0.0f, w, bias, y, m_len, n_len, k_len, red, scratch, st);
-}
-
-__kernel __attribute__((reqd_work_group_size(GEMVX_NT, 1, 1))) void
 gemvx_fused(const __global float *x, float eps, const __global float *w,
             const __global float *bias, __global float *y, uint m_len, uint n_len, uint k_len)
 {
     __local float red[X_RED_LEN];
     __local float scratch[X_SCRATCH];
-    __local float2 st[GEMV_R];
-    gemvx_body(true, x, eps, w, bias, y, m_len, n_len, k_len, red, scratch, st);
+    __local float2 st[GEMVX_R];
+    gemvx_body(x, eps, w, bias, y, m_len, n_len, k_len, red, scratch, st);
 }
 
 #endif

@@ -9,15 +9,17 @@
 //!
 //! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb] the GEMV's
-//! (tuning; without the last five, or with xnt 0: the staged GEMV, gemv.cl, whatever the default);
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr]] the GEMV's
+//! (tuning; without the last fields, or with xnt 0: the staged GEMV, gemv.cl, for both strategies
+//! whatever the default; with them the fused strategy's register GEMV, gemv_xreg.cl, in row
+//! blocks of xr rows, xr = r when left out, as when both kernels shared r);
 //! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
 //! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there;
 //! LNL_BENCH_PAIRS=N adds N interleaved (fused, unfused) pairs per shape after the main timing,
 //! each side the median of a block of event runs and one b2b block, and reports the median
 //! fused/unfused ratio of each measure and how many pairs fused won (a same-run A/B that can
 //! tell a 0.5% effect from drift). Every line also reports each kernel's own event time
-//! (statistics or LayerNorm pass, then the GEMM/GEMV), medians.
+//! (statistics or LayerNorm pass, then the GEMM/GEMV), medians, and the kernels' names.
 
 use lnl_core::shapes::{SuiteShape, SUITE};
 use lnl_core::testdata::{normal_vec, random_params};
@@ -41,8 +43,13 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if x.is_empty() || x.len() == 5 => {
-            let x = if x.is_empty() { &[0; 5][..] } else { x };
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if matches!(x.len(), 0 | 5 | 6) => {
+            // 15 fields (before xr existed): the register GEMV's rows per block were r.
+            let x = match x.len() {
+                0 => [0; 6],
+                5 => [x[0], x[1], x[2], x[3], x[4], r],
+                _ => [x[0], x[1], x[2], x[3], x[4], x[5]],
+            };
             Some(GemvTiles {
                 kt,
                 og,
@@ -59,11 +66,12 @@ fn gemv_override() -> Option<GemvTiles> {
                 xb: x[2],
                 xf: x[3],
                 xdb: x[4] != 0,
+                xr: x[5],
             })
         }
         _ => {
             eprintln!(
-                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb]"
+                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr]]"
             );
             None
         }
@@ -118,7 +126,7 @@ fn time_events(
 ) -> lnl_core::Result<(f64, f64, Option<f64>, f64)> {
     let (mut dev, mut k1, mut k2) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let run = layer.enqueue_profiled(xb, rows, yb)?.expect("rows > 0");
+        let run = profiled(layer, xb, rows, yb)?;
         layer.finish()?;
         dev.push(run.elapsed_ns()? as f64 * 1e-9);
         let (a, b) = run.kernels_ns()?;
@@ -130,6 +138,15 @@ fn time_events(
     let min = dev.iter().copied().fold(f64::INFINITY, f64::min);
     let first = (!k1.is_empty()).then(|| median(&mut k1));
     Ok((median(&mut dev), min, first, median(&mut k2)))
+}
+
+fn profiled(
+    layer: &OpenClLayer,
+    xb: &ocl::Buffer<f32>,
+    rows: usize,
+    yb: &ocl::Buffer<f32>,
+) -> lnl_core::Result<lnl_opencl::ProfiledRun> {
+    Ok(layer.enqueue_profiled(xb, rows, yb)?.expect("rows > 0"))
 }
 
 /// Back-to-back timing: `blocks` times 20 forwards enqueued without waiting, per forward, median.
@@ -264,6 +281,12 @@ fn main() -> lnl_core::Result<()> {
             let mut y = vec![0.0; shape.rows * shape.out];
             layer.download(&yb, &mut y)?;
             let check = spot_check(&params, &x, &y, shape);
+            // Which kernels run (the fused strategy's GEMV depends on rows, H and the build).
+            let (k1_name, k2_name) = profiled(&layer, &xb, shape.rows, &yb)?.kernel_names();
+            let kernels = format!(
+                "{}{k2_name}",
+                k1_name.map_or(String::new(), |n| n.to_owned() + "+")
+            );
 
             // Warm-up, and a first estimate to size the number of runs.
             let t0 = Instant::now();
@@ -277,14 +300,14 @@ fn main() -> lnl_core::Result<()> {
             let b2b_med = time_b2b(&layer, &xb, &yb, shape.rows, (runs / 20).clamp(3, 25))?;
             let cfg = layer.runtime().config();
             println!(
-                "{{\"provider\":\"opencl\",\"device\":{:?},\"shape\":{:?},\"rows\":{},\"hidden\":{},\"out\":{},\"strategy\":\"{}\",\"median_s\":{:e},\"min_s\":{:e},\"b2b_s\":{:e},\"runs\":{},\"gflops\":{:.1},\"gbs\":{:.1},\"check\":{:?},\"first_kernel_s\":{:e},\"last_kernel_s\":{:e},\"gemm_tiles\":\"{}x{}x{}/{}x{}\",\"gemv\":\"{:?}\"}}",
+                "{{\"provider\":\"opencl\",\"device\":{:?},\"shape\":{:?},\"rows\":{},\"hidden\":{},\"out\":{},\"strategy\":\"{}\",\"median_s\":{:e},\"min_s\":{:e},\"b2b_s\":{:e},\"runs\":{},\"gflops\":{:.1},\"gbs\":{:.1},\"check\":{:?},\"kernels\":{:?},\"first_kernel_s\":{:e},\"last_kernel_s\":{:e},\"gemm_tiles\":\"{}x{}x{}/{}x{}\",\"gemv\":\"{:?}\"}}",
                 layer.runtime().description(), shape.name, shape.rows, shape.hidden, shape.out,
                 s, med, min, b2b_med, runs, shape.flops() / med * 1e-9,
-                shape.min_bytes() / med * 1e-9, check, k_first.unwrap_or(0.0), k_last,
+                shape.min_bytes() / med * 1e-9, check, kernels, k_first.unwrap_or(0.0), k_last,
                 cfg.gemm.bm, cfg.gemm.bn, cfg.gemm.bk, cfg.gemm.tm, cfg.gemm.tn, cfg.gemv
             );
             eprintln!(
-                "  {} {s}: event {:.1} us (first kernel {}, last kernel {:.1}), b2b {:.1} us",
+                "  {} {s}: event {:.1} us (first kernel {}, last kernel {:.1}; {kernels}), b2b {:.1} us",
                 shape.name,
                 med * 1e6,
                 k_first.map_or("none".into(), |v| format!("{:.1}", v * 1e6)),

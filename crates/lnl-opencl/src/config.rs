@@ -45,11 +45,14 @@ impl GemmTiles {
 /// per compute unit (a launch size, not baked into the program). `nv`: NVIDIA-only cache hints
 /// for W through inline PTX (loads that skip L1; with `pf` > 0, W prefetched into L2 that many
 /// steps ahead), only on NVIDIA's platform.
-/// `xnt` > 0 selects, where H fits (H <= 4 * `xnt` * `xp`), the kernel of gemv_xreg.cl instead:
-/// `xnt`-wide work-groups (one per compute unit) that hold x in registers (`xp` float4 per row
-/// and work-item), `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
-/// `xdb`: the next batch's W loaded before the current one's FMAs (more registers);
-/// it shares `r`, `nv` and `pf` with the staged GEMV. `xnt` 0: the staged GEMV for every H.
+/// `xnt` > 0 gives the fused strategy, where H fits (H <= 4 * `xnt` * `xp`) and the rows do
+/// (at most 2 `xr`), the kernel of gemv_xreg.cl instead: `xnt`-wide work-groups (one per
+/// compute unit) that hold x in registers (`xp` float4 per row and work-item) for row blocks of
+/// `xr` rows, `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
+/// `xdb`: the next batch's W loaded before the current one's FMAs (more registers); it shares
+/// `nv` and `pf` with the staged GEMV. The unfused strategy always takes the staged GEMV: with
+/// xhat already in memory the register kernel's row blocks only re-read W (measured on an H100:
+/// unfused decode8 11% slower at `xr` 4, docs/PERF.md). `xnt` 0: the staged GEMV everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -67,6 +70,7 @@ pub struct GemvTiles {
     pub xb: usize,
     pub xf: usize,
     pub xdb: bool,
+    pub xr: usize,
 }
 
 impl GemvTiles {
@@ -74,15 +78,21 @@ impl GemvTiles {
     pub fn xreg_fits(&self, hidden: usize) -> bool {
         self.xnt > 0 && hidden <= 4 * self.xnt * self.xp
     }
+    /// Up to this many rows the fused strategy may take the register kernel: two row blocks,
+    /// so W is read at most twice (as the staged GEMV's limit of 2 `r`); beyond, the staged
+    /// GEMV (one W pass per `r` rows) or the GEMM.
+    pub fn xreg_max_rows(&self) -> usize {
+        2 * self.xr
+    }
     /// The register kernel's local memory: the warps' totals (`xf` batches or the statistics'
-    /// 2 `r` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
+    /// 2 `xr` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
     pub fn xreg_local_bytes(&self) -> usize {
         if self.xnt == 0 {
             return 0;
         }
-        let slots = (self.xf * self.xb * self.r).max(2 * self.r);
+        let slots = (self.xf * self.xb * self.xr).max(2 * self.xr);
         let scratch = if self.nv { 1 } else { self.xnt };
-        4 * slots * (self.xnt / 32 + 1) + 4 * scratch + 8 * self.r
+        4 * slots * (self.xnt / 32 + 1) + 4 * scratch + 8 * self.xr
     }
     /// Work-groups along the outputs for the register kernel: one per compute unit, never more
     /// than there are batches.
@@ -96,8 +106,9 @@ impl GemvTiles {
                 && self.xp > 0
                 && self.xb > 0
                 && self.xf > 0
-                && pow2_le_32(self.xb * self.r)
-                && pow2_le_32(2 * self.r))
+                && self.xr > 0
+                && pow2_le_32(self.xb * self.xr)
+                && pow2_le_32(2 * self.xr))
     }
     pub fn work_group(&self) -> usize {
         self.kt * self.og
@@ -151,7 +162,9 @@ pub struct KernelConfig {
     pub gemv: GemvTiles,
     /// Work-group size of the row-statistics and LayerNorm kernels (a power of two).
     pub norm_wg: usize,
-    /// Up to this many rows use the GEMV (W streamed once per `gemv.r` rows), beyond: the GEMM.
+    /// Up to this many rows take a GEMV, beyond: the GEMM. The staged GEMV streams W once per
+    /// `gemv.r` rows; the fused strategy's register GEMV, where enabled, takes rows up to the
+    /// smaller of this and `gemv.xreg_max_rows()`, the staged GEMV the rest.
     pub gemv_max_rows: usize,
 }
 
@@ -185,8 +198,17 @@ const fn gemv(
         xb: 0,
         xf: 0,
         xdb: false,
+        xr: 0,
     }
 }
+
+/// The fused strategy's decode GEMV on NVIDIA GPUs (gemv_xreg.cl): 256 work-items (NVIDIA's
+/// OpenCL refused 512-wide ones), 4 float4 of each row per work-item (H <= 4096), one output
+/// per batch without double buffering, the warps' sums combined every 16 batches, row blocks
+/// of 4 (decode8: two blocks). Measured on an H100 (docs/PERF.md, session 6 call 4): fused
+/// decode8 b2b 33.1 / 32.8 µs (every 8 batches: 33.5; the staged GEMV: 37.0 / 36.7), decode1
+/// 25.5 / 25.6 (staged: 26.6 / 26.2).
+const NVIDIA_XREG: (usize, usize, usize, usize, bool, usize) = (256, 4, 1, 16, false, 4);
 
 /// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
 /// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV two
@@ -233,19 +255,24 @@ impl KernelConfig {
             })
             // On NVIDIA's platform each level first with the GEMV's cache hints (W loads that
             // skip L1, W prefetched into L2 four steps ahead: measured fastest on an H100, see
-            // docs/PERF.md), then without (should the inline PTX not build). The register GEMV
-            // (`xnt` > 0) is not a default anywhere: on the H100 its 512-wide kernels are
-            // refused (256 work-items allowed), and the 256-wide one with row blocks of 4 made
-            // fused decode8 9% faster but unfused 11% slower (the configuration is shared by
-            // both strategies; docs/PERF.md); it is reachable with an explicit configuration
-            // (opencl_bench: LNL_OPENCL_GEMV).
+            // docs/PERF.md) and the fused strategy's register GEMV (NVIDIA_XREG), then with the
+            // hints only (should NVIDIA's compiler refuse the register GEMV: a second build that
+            // fails, or a kernel allowing fewer work-items than it needs), then without either
+            // (should the inline PTX not build). Elsewhere the register GEMV is not a default
+            // (no measurement); it is reachable with an explicit configuration (opencl_bench:
+            // LNL_OPENCL_GEMV).
             .flat_map(|c| {
                 let mut hinted = c;
                 hinted.gemv.nv = true;
                 hinted.gemv.pf = 4;
-                (limits.nvidia && limits.is_gpu)
-                    .then_some(hinted)
+                let mut xreg = hinted;
+                let v = &mut xreg.gemv;
+                (v.xnt, v.xp, v.xb, v.xf, v.xdb, v.xr) = NVIDIA_XREG;
+                let nvidia = limits.nvidia && limits.is_gpu;
+                nvidia
+                    .then_some([xreg, hinted])
                     .into_iter()
+                    .flatten()
                     .chain([c])
             })
             .filter(|c| c.fits(limits))
@@ -276,7 +303,7 @@ impl KernelConfig {
             "-DGEMM_BM={} -DGEMM_BN={} -DGEMM_BK={} -DGEMM_TM={} -DGEMM_TN={} \
              -DGEMV_KT={} -DGEMV_OG={} -DGEMV_OPT={} -DGEMV_R={} -DGEMV_U={} -DGEMV_KC={} \
              -DGEMV_RR={} -DGEMV_NV={} -DGEMV_PF={} -DGEMVX_NT={} -DGEMVX_XP={} -DGEMVX_B={} \
-             -DGEMVX_F={} -DGEMVX_DB={}",
+             -DGEMVX_F={} -DGEMVX_DB={} -DGEMVX_R={}",
             g.bm,
             g.bn,
             g.bk,
@@ -295,7 +322,8 @@ impl KernelConfig {
             v.xp,
             v.xb,
             v.xf,
-            v.xdb as u8
+            v.xdb as u8,
+            v.xr
         )
     }
 }
@@ -352,19 +380,36 @@ mod tests {
     fn only_nvidia_gets_the_cache_hints_and_each_has_a_plain_fallback() {
         let nv = KernelConfig::candidates(&H100);
         assert_eq!((nv[0].gemv.nv, nv[0].gemv.pf), (true, 4));
-        let mut plain = nv[0];
+        // First the register GEMV for the fused strategy, then the same without it.
+        let mut hinted = nv[0];
+        (hinted.gemv.xnt, hinted.gemv.xp, hinted.gemv.xb) = (0, 0, 0);
+        (hinted.gemv.xf, hinted.gemv.xdb, hinted.gemv.xr) = (0, false, 0);
+        assert_eq!(nv[1], hinted);
+        let mut plain = hinted;
         (plain.gemv.nv, plain.gemv.pf) = (false, 0);
-        assert_eq!(nv[1], plain);
+        assert_eq!(nv[2], plain);
         let other = DeviceLimits {
             nvidia: false,
             ..H100
         };
-        assert!(KernelConfig::candidates(&other)
-            .iter()
-            .chain(&KernelConfig::candidates(&POCL_CPU))
-            .all(|c| !c.gemv.nv));
-        assert!(nv.iter().all(|c| c.gemv.xnt == 0));
+        let elsewhere = KernelConfig::candidates(&other);
+        let pocl = KernelConfig::candidates(&POCL_CPU);
+        assert!(elsewhere.iter().chain(&pocl).all(|c| !c.gemv.nv));
+        assert!(elsewhere.iter().chain(&pocl).all(|c| c.gemv.xnt == 0));
         assert!(!nv[0].fits(&other));
+    }
+
+    #[test]
+    fn nvidia_default_splits_the_gemv_rows_between_the_strategies() {
+        let c = KernelConfig::candidates(&H100)[0];
+        // Unfused: the staged GEMV, 8 rows per block, up to 16 rows. Fused: the 256-wide
+        // register GEMV, row blocks of 4, up to 8 rows where H <= 4096.
+        assert_eq!((c.gemv.r, c.gemv.rr, c.gemv_max_rows), (8, 8, 16));
+        assert_eq!((c.gemv.xnt, c.gemv.xp, c.gemv.xr), (256, 4, 4));
+        assert_eq!(c.gemv.xreg_max_rows(), 8);
+        assert!(c.gemv.xreg_fits(4096) && !c.gemv.xreg_fits(4097));
+        assert!(c.build_options().contains("-DGEMV_R=8 "));
+        assert!(c.build_options().ends_with("-DGEMVX_R=4"));
     }
 
     #[test]
@@ -372,9 +417,18 @@ mod tests {
         let mut v = GPU_LEVELS[0].1;
         assert!(!v.xreg_fits(1));
         (v.xnt, v.xp, v.xb, v.xf) = (512, 2, 1, 8);
+        assert!(
+            !v.is_consistent(),
+            "a register GEMV needs its own rows per block"
+        );
+        v.xr = 8;
         assert!(v.is_consistent());
         assert!(v.xreg_fits(4096) && !v.xreg_fits(4097));
         v.xb = 8; // 64 partial sums per batch: more than a warp's lanes
+        assert!(!v.is_consistent());
+        (v.xb, v.xr) = (2, 16); // the staged GEMV's r does not limit xr, nor xr r
+        assert!(v.is_consistent());
+        v.xr = 32; // 2 xr statistics sums per batch: more than a warp's lanes
         assert!(!v.is_consistent());
     }
 

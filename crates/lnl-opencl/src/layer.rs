@@ -10,7 +10,9 @@
 //! statistics itself: the mean first, then x centred as it is staged, the sum of squared
 //! residuals taken from the staged values, rstd applied to each output's sum in the epilogue.
 //! Both strategies run the same GEMM/GEMV source; they differ only in the staging step and the
-//! epilogue (kernels/opencl/staging.cl, gemv.cl).
+//! epilogue (kernels/opencl/staging.cl, gemv.cl). Where the configuration enables it, the fused
+//! strategy's few rows take the register GEMV instead (gemv_xreg.cl, its own row blocks); the
+//! unfused strategy never does (see `GemvTiles`).
 
 use crate::config::KernelConfig;
 use crate::errors::{device_error, map_err, PROVIDER};
@@ -28,7 +30,7 @@ struct State {
     norm: cl::Kernel,
     gemm: cl::Kernel,
     gemv: cl::Kernel,
-    /// The register GEMV (gemv_xreg.cl), when the configuration enables it.
+    /// The register GEMV (gemv_xreg.cl): fused layers whose configuration enables it.
     gemvx: Option<cl::Kernel>,
     scratch: Option<Buffer<f32>>,
 }
@@ -67,6 +69,8 @@ pub struct ProfiledRun {
     last: cl::Event,
     /// One kernel: `first` is `last`.
     single: bool,
+    /// The kernels' names, first (none when single) and last.
+    names: (Option<&'static str>, &'static str),
 }
 
 impl ProfiledRun {
@@ -98,6 +102,11 @@ impl ProfiledRun {
         let first = (!self.single).then(|| own(&self.first)).transpose()?;
         Ok((first, own(&self.last)?))
     }
+
+    /// The names of the kernels `kernels_ns` times: which GEMV or GEMM a forward took.
+    pub fn kernel_names(&self) -> (Option<&'static str>, &'static str) {
+        self.names
+    }
 }
 
 impl OpenClLayer {
@@ -126,18 +135,16 @@ impl OpenClLayer {
             };
             cl::create_kernel(program, name).map_err(|e| device_error(rt.description(), name, e))
         };
-        let (norm, gemm, gemv, gemvx) = match strategy {
-            Strategy::Unfused => ("layernorm", "gemm_unfused", "gemv_unfused", "gemvx_unfused"),
-            Strategy::Fused => ("row_stats", "gemm_fused", "gemv_fused", "gemvx_fused"),
+        let (norm, gemm, gemv) = match strategy {
+            Strategy::Unfused => ("layernorm", "gemm_unfused", "gemv_unfused"),
+            Strategy::Fused => ("row_stats", "gemm_fused", "gemv_fused"),
         };
+        let xreg = strategy == Strategy::Fused && rt.config().gemv.xnt > 0;
         let state = State {
             norm: kernel(norm)?,
             gemm: kernel(gemm)?,
             gemv: kernel(gemv)?,
-            gemvx: match rt.config().gemv.xnt {
-                0 => None,
-                _ => Some(kernel(gemvx)?),
-            },
+            gemvx: xreg.then(|| kernel("gemvx_fused")).transpose()?,
             scratch: None,
         };
         let (weight, gamma_beta, bias) = match strategy {
@@ -265,7 +272,12 @@ impl OpenClLayer {
 
         // First pass, unless the fused GEMV does it all.
         let two_passes = !(fused && few_rows);
-        if two_passes {
+        let first_name = match (two_passes, fused) {
+            (false, _) => None,
+            (true, true) => Some("row_stats"),
+            (true, false) => Some("layernorm"),
+        };
+        if let Some(name) = first_name {
             let norm_args: Vec<Arg> = match &self.gamma_beta {
                 Some((gamma, beta)) => vec![
                     Arg::Mem(x),
@@ -286,7 +298,7 @@ impl OpenClLayer {
             };
             Launch {
                 kernel: &st.norm,
-                name: if fused { "row_stats" } else { "layernorm" },
+                name,
                 groups: [rows, 1],
                 local: [cfg.norm_wg, 1],
             }
@@ -310,15 +322,12 @@ impl OpenClLayer {
         let (launch, mut args) = if few_rows {
             let v = cfg.gemv;
             let cus = self.rt.compute_units();
+            // `gemvx` exists for fused layers only; its row blocks stay within two.
             let launch = match &st.gemvx {
-                Some(kernel) if v.xreg_fits(h) => Launch {
+                Some(kernel) if v.xreg_fits(h) && rows <= v.xreg_max_rows() => Launch {
                     kernel,
-                    name: if fused {
-                        "gemvx_fused"
-                    } else {
-                        "gemvx_unfused"
-                    },
-                    groups: [v.xreg_groups(o, cus), rows.div_ceil(v.r)],
+                    name: "gemvx_fused",
+                    groups: [v.xreg_groups(o, cus), rows.div_ceil(v.xr)],
                     local: [v.xnt, 1],
                 },
                 _ => Launch {
@@ -350,6 +359,7 @@ impl OpenClLayer {
             (launch, head)
         };
         args.extend(tail);
+        let last_name = launch.name;
         launch.enqueue(
             queue,
             &args,
@@ -364,6 +374,7 @@ impl OpenClLayer {
             first,
             last,
             single: !two_passes,
+            names: (first_name, last_name),
         }))
     }
 }

@@ -10,8 +10,9 @@
 //! and beta are folded into W and the bias when the layer is built, and the same GEMM/GEMV
 //! standardise x while staging it (GEMM: after an 8-byte-per-row statistics pass; GEMV: in one
 //! launch, the mean first, x centred while staged, the squared residuals summed from the staged
-//! values, rstd applied in the epilogue). xhat never exists in global memory. See
-//! [`OpenClLayer`].
+//! values, rstd applied in the epilogue; on NVIDIA GPUs, up to 8 rows with H <= 4096 take a
+//! GEMV that holds x in registers instead, while the unfused strategy keeps the staged GEMV).
+//! xhat never exists in global memory. See [`OpenClLayer`] and [`GemvTiles`].
 //!
 //! Device choice: the first GPU, else the first CPU device; `LNL_OPENCL_DEVICE` picks by a
 //! case-insensitive substring of the platform or device name. With no OpenCL platform, or no

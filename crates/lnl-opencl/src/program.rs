@@ -32,16 +32,15 @@ pub const SOURCES: [(&str, &str); 7] = [
     ),
 ];
 
-/// Every kernel the program defines (checked after each build); the last two only when the
+/// Every kernel the program defines (checked after each build); the last one only when the
 /// configuration enables the register GEMV (`GemvTiles::xnt` > 0).
-pub const KERNELS: [&str; 8] = [
+pub const KERNELS: [&str; 7] = [
     "row_stats",
     "layernorm",
     "gemm_unfused",
     "gemm_fused",
     "gemv_unfused",
     "gemv_fused",
-    "gemvx_unfused",
     "gemvx_fused",
 ];
 

@@ -17,7 +17,7 @@ pub struct Runtime {
     pub(crate) selected: Selected,
     pub(crate) queue: Queue,
     pub(crate) program: cl::Program,
-    /// The register GEMV's program (gemvx_* kernels): on NVIDIA's platform the same sources
+    /// The register GEMV's program (gemvx_fused): on NVIDIA's platform the same sources
     /// built again with a register cap (see `create`), elsewhere `program` itself.
     pub(crate) program_x: cl::Program,
     /// `program_x`'s build log when it was built separately (with `-cl-nv-verbose`: NVIDIA's
@@ -211,8 +211,8 @@ fn kernels_accept(
         let need = match name {
             "gemm_unfused" | "gemm_fused" => config.gemm.work_group(),
             "gemv_unfused" | "gemv_fused" => config.gemv.work_group(),
-            "gemvx_unfused" | "gemvx_fused" if config.gemv.xnt == 0 => continue,
-            "gemvx_unfused" | "gemvx_fused" => config.gemv.xnt,
+            "gemvx_fused" if config.gemv.xnt == 0 => continue,
+            "gemvx_fused" => config.gemv.xnt,
             _ => config.norm_wg,
         };
         let from = if name.starts_with("gemvx") {
