@@ -21,7 +21,7 @@
 
 // 64 x 128, 8 x 8 per thread, 128 threads, up to 3 blocks per SM (168-register cap), 56 KiB:
 // the default for every shape (docs/PERF.md: equal to the 128 x 128 tile on the large shapes
-// within 0.5%, better on mid512, and the fused path is as fast as the unfused one with it).
+// within 0.5%, better on mid512; fused vs unfused: docs/PERF.md, combined run 4).
 LNL_GEMM_TILE(64x128x16_8x8s4, 64, 128, 16, 8, 4, 3)
 // 128 x 128, 8 x 16 per thread, 128 threads, 2 blocks per SM (255-register cap: 128
 // accumulators and two sets of A fragments), 80 KiB. Only through LNL_CUDA_GEMM_TILE (with k-major

@@ -7,10 +7,10 @@ use std::sync::OnceLock;
 use crate::device::DeviceInfo;
 use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 
-/// The GEMM tile of every shape: on the H100 it matched the 128x128 tile (8 x 16 per thread) on
-/// the large shapes within 0.5%, beat it on mid512 (512 x 4096 outputs: 256 tiles, two blocks
-/// per SM, where 128x128 leaves one block of 4 warps per SM), and its fused path is as fast as
-/// its unfused one (docs/PERF.md, CUDA provider). Its 56 KiB of shared memory fit every device.
+/// The GEMM tile of most shapes: on the H100 it matched the 128x128 tile (8 x 16 per thread) on
+/// the large shapes within 0.5% and beat it on mid512 (512 x 4096 outputs: 256 tiles, two
+/// blocks per SM, where 128x128 leaves one block of 4 warps per SM); docs/PERF.md, CUDA
+/// provider. Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
