@@ -18,6 +18,41 @@ pub const NV: usize = NR / 8;
 /// `k` steps per iteration of the FMA loop (measured: docs/PERF.md).
 const UNROLL: usize = 4;
 
+/// Evaluates `$body` with `$M` a constant equal to `$mr` (1 to MR - 1; anything else is MR: the
+/// driver never asks for more than MR rows), so the row count of a block is a compile-time
+/// constant in each arm: one dispatch for every entry point that takes `mr`.
+macro_rules! with_rows {
+    ($mr:expr, $M:ident => $body:expr) => {
+        match $mr {
+            1 => {
+                const $M: usize = 1;
+                $body
+            }
+            2 => {
+                const $M: usize = 2;
+                $body
+            }
+            3 => {
+                const $M: usize = 3;
+                $body
+            }
+            4 => {
+                const $M: usize = 4;
+                $body
+            }
+            5 => {
+                const $M: usize = 5;
+                $body
+            }
+            _ => {
+                const $M: usize = MR;
+                $body
+            }
+        }
+    };
+}
+const _: () = assert!(MR == 6, "with_rows! spells out the arms below MR");
+
 /// How a `k` block's partial sums merge into `C`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Merge {
@@ -45,15 +80,7 @@ pub fn block(
     bias: &[f32],
     m: Merge,
 ) {
-    match mr {
-        1 => block_m::<1>(a, b, pf, c, col, bias, m),
-        2 => block_m::<2>(a, b, pf, c, col, bias, m),
-        3 => block_m::<3>(a, b, pf, c, col, bias, m),
-        4 => block_m::<4>(a, b, pf, c, col, bias, m),
-        5 => block_m::<5>(a, b, pf, c, col, bias, m),
-        // The driver never asks for more than MR rows; 6 is MR.
-        _ => block_m::<MR>(a, b, pf, c, col, bias, m),
-    }
+    with_rows!(mr, M => block_m::<M>(a, b, pf, c, col, bias, m))
 }
 
 #[inline(always)]
@@ -84,14 +111,7 @@ pub fn accumulate_into(mr: usize, a: &[f32], b: &[f32x8], pf: &[f32x8], acc: &mu
         let out = accumulate::<M>(a, b, pf, init);
         acc[..M].copy_from_slice(&out);
     }
-    match mr {
-        1 => part::<1>(a, b, pf, acc),
-        2 => part::<2>(a, b, pf, acc),
-        3 => part::<3>(a, b, pf, acc),
-        4 => part::<4>(a, b, pf, acc),
-        5 => part::<5>(a, b, pf, acc),
-        _ => part::<MR>(a, b, pf, acc),
-    }
+    with_rows!(mr, M => part::<M>(a, b, pf, acc))
 }
 
 /// Merges rows `0..mr` of `acc` into `c` as [`block`] does.
@@ -101,14 +121,7 @@ pub fn merge_acc(mr: usize, acc: &Acc, c: &mut [&mut [f32]], col: usize, bias: &
         let rows: [[f32x8; NV]; M] = std::array::from_fn(|i| acc[i]);
         merge_store::<M>(&rows, c, col, bias, m);
     }
-    match mr {
-        1 => part::<1>(acc, c, col, bias, m),
-        2 => part::<2>(acc, c, col, bias, m),
-        3 => part::<3>(acc, c, col, bias, m),
-        4 => part::<4>(acc, c, col, bias, m),
-        5 => part::<5>(acc, c, col, bias, m),
-        _ => part::<MR>(acc, c, col, bias, m),
-    }
+    with_rows!(mr, M => part::<M>(acc, c, col, bias, m))
 }
 
 /// Panels that [`one_row_panels`] reads together.
