@@ -17,8 +17,8 @@
 //      so the epilogue stores float4s), 16 bytes along k (4 k steps) each, swz(r) = (r / 4) % KQ:
 //      4 distinct bank groups.
 //   A: swz(r) = (r / RPL) % KQ (RPL rows per 128-byte line). Each thread moves its own chunks
-//      of a landed stage into a k-major buffer ([k][row], two
-//      of them, alternating by K-tile), centring them on the way when fused (below). A fragment
+//      of a landed stage into a k-major buffer ([k][row], two of them, alternating by K-tile),
+//      centring them on the way when fused (below). A fragment
 //      float4 then holds 4 rows at one k, and the FFMAs that update accumulator (i, j) always
 //      take their A operand from the same register of a quad, whatever k. With [row][k] A
 //      fragments (4 k of one row) every accumulator met A and W operands in all four register
@@ -194,8 +194,8 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     // fragment sets fa / fb alternate: A fragments are loaded one chunk ahead, so the FMAs of a
     // chunk cover the latency of the next chunk's loads; W fragments stream, one float4 per
     // 4 x TM FMAs.
-    // Tile kt: at its start each thread waits for its own copies of tile kt + 1 and (fused)
-    // centres them; before the FMAs of its last chunk, the barrier publishes tile kt + 1 (and
+    // Tile kt: at its start each thread waits for its own copies of tile kt + 1 and moves them
+    // to the k-major buffer (centred, when fused); before the FMAs of its last chunk, the barrier publishes tile kt + 1 (and
     // shows that every warp has read tile kt - 1, whose stage then receives tile kt + STAGES - 1);
     // chunk 0 of tile kt + 1 is then loaded while the last FMAs of tile kt run. Tiles kt + 2 ..
     // kt + STAGES - 2 stay in flight meanwhile.
@@ -246,9 +246,10 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     u32 s = 0, s1 = 1 % STAGES;  // stages of tiles kt and kt + 1
     for (u32 kt = 0; kt < nk; ++kt) {
         cp_async_wait<STAGES - 3>();  // this thread's copies of tile kt + 1 have landed
-        // Fused: centre them; the FMAs of chunk 0 run between the loads and the stores, so the
-        // load latency is not on the way to the barrier. (Past the last tile this touches a
-        // stage nobody reads before the barrier and nobody writes any more: harmless.)
+        // Move them to the k-major buffer (centred, when fused); the FMAs of chunk 0 run between
+        // the loads and the stores, so the load latency is not on the way to the barrier. (Past
+        // the last tile this reads a stage nobody writes any more and writes a k-major buffer
+        // nobody reads any more: harmless.)
         float4 cv[LA];
         centre_load(cv, s1);
 #pragma unroll
