@@ -9,10 +9,12 @@
 //!
 //! Usage: opencl_bench [shape names or ROWSxHxO...] (default: the whole suite)
 //! Env: LNL_OPENCL_DEVICE picks the device; LNL_OPENCL_TILES=bm,bn,bk,tm,tn overrides the GEMM
-//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr]] the GEMV's
-//! (tuning; without the last fields, or with xnt 0: the staged GEMV, gemv.cl, for both strategies
-//! whatever the default; with them the fused strategy's register GEMV, gemv_xreg.cl, in row
-//! blocks of xr rows, xr = r when left out, as when both kernels shared r);
+//! tiles and LNL_OPENCL_GEMV=kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr[,xr2[,xf2]]]]
+//! the GEMV's (tuning; without the last fields, or with xnt 0: the staged GEMV, gemv.cl, for both
+//! strategies whatever the default; with them the fused strategy's register GEMV, gemv_xreg.cl,
+//! in row blocks of xr rows, xr = r when left out, as when both kernels shared r; xr2 > xr adds
+//! its wide variant for the rows past xr, row blocks of xr2 flushed every xf2 batches, xf2 = xf
+//! when left out; xr2 0 or left out: none);
 //! LNL_BENCH_SECONDS (default 1.0) is the timing budget per (shape, strategy);
 //! LNL_OPENCL_DUMP=FILE writes the built program's binary (PTX on NVIDIA) there;
 //! LNL_BENCH_PAIRS=N adds N interleaved (fused, unfused) pairs per shape after the main timing,
@@ -43,13 +45,19 @@ fn gemv_override() -> Option<GemvTiles> {
     let s = std::env::var("LNL_OPENCL_GEMV").ok()?;
     let v: Vec<usize> = s.split(',').filter_map(|t| t.trim().parse().ok()).collect();
     match v[..] {
-        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if matches!(x.len(), 0 | 5 | 6) => {
-            // 15 fields (before xr existed): the register GEMV's rows per block were r.
-            let x = match x.len() {
-                0 => [0; 6],
-                5 => [x[0], x[1], x[2], x[3], x[4], r],
-                _ => [x[0], x[1], x[2], x[3], x[4], x[5]],
-            };
+        [kt, og, opt, r, u, kc, rr, per_cu, nv, pf, ref x @ ..] if matches!(x.len(), 0 | 5..=8) => {
+            // 15 fields (before xr existed): the register GEMV's rows per block were r; 16
+            // (before the wide variant): none.
+            let mut x = x.to_vec();
+            match x.len() {
+                0 => x.resize(7, 0),
+                5 => x.extend([r, 0]),
+                6 => x.push(0),
+                _ => {}
+            }
+            if x.len() == 7 {
+                x.push(x[3]); // xf2 = xf
+            }
             Some(GemvTiles {
                 kt,
                 og,
@@ -67,11 +75,13 @@ fn gemv_override() -> Option<GemvTiles> {
                 xf: x[3],
                 xdb: x[4] != 0,
                 xr: x[5],
+                xr2: x[6],
+                xf2: x[7],
             })
         }
         _ => {
             eprintln!(
-                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr]]"
+                "ignoring LNL_OPENCL_GEMV={s:?}: want kt,og,opt,r,u,kc,rr,per_cu,nv,pf[,xnt,xp,xb,xf,xdb[,xr[,xr2[,xf2]]]]"
             );
             None
         }
@@ -271,6 +281,14 @@ fn main() -> lnl_core::Result<()> {
                     std::fs::write(format!("{path}.x"), bin)
                         .unwrap_or_else(|e| eprintln!("writing {path}.x: {e}"));
                     eprintln!("register GEMV build log:\n{log}");
+                }
+                // Its wide variant's (or why it was refused).
+                if let Some((bin, log)) = layer.runtime().xreg_wide_program() {
+                    if let Some(bin) = bin {
+                        std::fs::write(format!("{path}.w"), bin)
+                            .unwrap_or_else(|e| eprintln!("writing {path}.w: {e}"));
+                    }
+                    eprintln!("wide register GEMV build log:\n{log}");
                 }
                 dumped = true;
             }

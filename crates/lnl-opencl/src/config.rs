@@ -50,9 +50,13 @@ impl GemmTiles {
 /// compute unit) that hold x in registers (`xp` float4 per row and work-item) for row blocks of
 /// `xr` rows, `xb` outputs per batch, the warps' partial sums combined every `xf` batches;
 /// `xdb`: the next batch's W loaded before the current one's FMAs (more registers); it shares
-/// `nv` and `pf` with the staged GEMV. The unfused strategy always takes the staged GEMV: with
-/// xhat already in memory the register kernel's row blocks only re-read W (measured on an H100:
-/// unfused decode8 11% slower at `xr` 4, docs/PERF.md). `xnt` 0: the staged GEMV everywhere.
+/// `nv` and `pf` with the staged GEMV. `xr2` > `xr` adds a wide variant of that kernel (its own
+/// program: `xr2` rows per block, flushed every `xf2` batches) for the rows past `xr`, up to
+/// 2 `xr2`: more rows read W once, fewer do not pay for the wide blocks' registers (see
+/// [`GemvTiles::xreg_variant`]); `xr2` 0: none. The unfused strategy always takes the staged
+/// GEMV: with xhat already in memory the register kernel's row blocks only re-read W (measured
+/// on an H100: unfused decode8 11% slower at `xr` 4, docs/PERF.md). `xnt` 0: the staged GEMV
+/// everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GemvTiles {
     pub kt: usize,
@@ -71,6 +75,27 @@ pub struct GemvTiles {
     pub xf: usize,
     pub xdb: bool,
     pub xr: usize,
+    pub xr2: usize,
+    pub xf2: usize,
+}
+
+/// The fused strategy's register GEMV builds: the same kernel from two programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum XregVariant {
+    /// `xr` rows per block, flushed every `xf` batches.
+    Narrow,
+    /// `xr2` rows per block, flushed every `xf2` batches.
+    Wide,
+}
+
+impl XregVariant {
+    /// The name a profiled forward reports (both programs' kernel is `gemvx_fused`).
+    pub fn kernel_name(self) -> &'static str {
+        match self {
+            XregVariant::Narrow => "gemvx_fused",
+            XregVariant::Wide => "gemvx_wide_fused",
+        }
+    }
 }
 
 impl GemvTiles {
@@ -78,15 +103,49 @@ impl GemvTiles {
     pub fn xreg_fits(&self, hidden: usize) -> bool {
         self.xnt > 0 && hidden <= 4 * self.xnt * self.xp
     }
-    /// Up to this many rows the fused strategy may take the register kernel: two row blocks,
-    /// so W is read at most twice (as the staged GEMV's limit of 2 `r`); beyond, the staged
-    /// GEMV (one W pass per `r` rows) or the GEMM.
+    /// Up to this many rows the fused strategy may take the register kernel: two row blocks
+    /// of its widest variant, so W is read at most twice (as the staged GEMV's limit of 2 `r`);
+    /// beyond, the staged GEMV (one W pass per `r` rows) or the GEMM.
     pub fn xreg_max_rows(&self) -> usize {
-        2 * self.xr
+        2 * self.xr.max(self.xr2)
+    }
+    /// The register kernel variant for `rows` rows of `hidden` elements, if any: up to `xr`
+    /// rows the narrow one (one row block), then the wide one where there is one, else two
+    /// narrow blocks; none past `xreg_max_rows` or where H does not fit.
+    pub fn xreg_variant(&self, hidden: usize, rows: usize) -> Option<XregVariant> {
+        if !self.xreg_fits(hidden) || rows > self.xreg_max_rows() {
+            None
+        } else if rows > self.xr && self.xr2 > 0 {
+            Some(XregVariant::Wide)
+        } else {
+            Some(XregVariant::Narrow)
+        }
+    }
+    /// The tiles a variant's program is built with: the wide one's `xr2`, `xf2` as `xr`, `xf`.
+    pub fn xreg_tiles(&self, variant: XregVariant) -> GemvTiles {
+        match variant {
+            XregVariant::Narrow => *self,
+            XregVariant::Wide => GemvTiles {
+                xr: self.xr2,
+                xf: self.xf2,
+                xr2: 0,
+                xf2: 0,
+                ..*self
+            },
+        }
+    }
+    /// The wide variant's tiles, where the configuration has one.
+    pub fn xreg_wide(&self) -> Option<GemvTiles> {
+        (self.xnt > 0 && self.xr2 > 0).then(|| self.xreg_tiles(XregVariant::Wide))
     }
     /// The register kernel's local memory: the warps' totals (`xf` batches or the statistics'
-    /// 2 `xr` values, each padded to warps + 1), the portable shuffles' scratch, the rows' stats.
+    /// 2 `xr` values, each padded to warps + 1), the portable shuffles' scratch, the rows'
+    /// stats; the larger of the two variants'.
     pub fn xreg_local_bytes(&self) -> usize {
+        let wide = self.xreg_wide().map_or(0, |w| w.variant_local_bytes());
+        self.variant_local_bytes().max(wide)
+    }
+    fn variant_local_bytes(&self) -> usize {
         if self.xnt == 0 {
             return 0;
         }
@@ -99,7 +158,14 @@ impl GemvTiles {
     pub fn xreg_groups(&self, out: usize, compute_units: usize) -> usize {
         out.div_ceil(self.xb).min(compute_units.max(1)).max(1)
     }
+    /// Both variants' kernel assumptions; the wide variant must be wider.
     fn xreg_is_consistent(&self) -> bool {
+        self.variant_is_consistent()
+            && self
+                .xreg_wide()
+                .is_none_or(|w| w.xr > self.xr && w.variant_is_consistent())
+    }
+    fn variant_is_consistent(&self) -> bool {
         let pow2_le_32 = |n: usize| n.is_power_of_two() && n <= 32;
         self.xnt == 0
             || (self.xnt % 32 == 0
@@ -164,7 +230,8 @@ pub struct KernelConfig {
     pub norm_wg: usize,
     /// Up to this many rows take a GEMV, beyond: the GEMM. The staged GEMV streams W once per
     /// `gemv.r` rows; the fused strategy's register GEMV, where enabled, takes rows up to the
-    /// smaller of this and `gemv.xreg_max_rows()`, the staged GEMV the rest.
+    /// smaller of this and `gemv.xreg_max_rows()` (`gemv.xreg_variant`), the staged GEMV the
+    /// rest.
     pub gemv_max_rows: usize,
 }
 
@@ -199,16 +266,20 @@ const fn gemv(
         xf: 0,
         xdb: false,
         xr: 0,
+        xr2: 0,
+        xf2: 0,
     }
 }
 
 /// The fused strategy's decode GEMV on NVIDIA GPUs (gemv_xreg.cl): 256 work-items (NVIDIA's
 /// OpenCL refused 512-wide ones), 4 float4 of each row per work-item (H <= 4096), one output
-/// per batch without double buffering, the warps' sums combined every 16 batches, row blocks
-/// of 4 (decode8: two blocks). Measured on an H100 (docs/PERF.md, session 6 call 4): fused
-/// decode8 b2b 33.1 / 32.8 µs (every 8 batches: 33.5; the staged GEMV: 37.0 / 36.7), decode1
-/// 25.5 / 25.6 (staged: 26.6 / 26.2).
-const NVIDIA_XREG: (usize, usize, usize, usize, bool, usize) = (256, 4, 1, 16, false, 4);
+/// per batch without double buffering; up to 4 rows row blocks of 4, the warps' sums combined
+/// every 32 batches, 5 to 16 rows the wide variant: row blocks of 8, every 16 batches.
+/// Measured on an H100, fused b2b µs (xf, xr: decode1, decode8): 16, 4 (the previous default):
+/// 25.5, 32.9 (two row blocks: W read twice); 32, 4: 24.8-24.9, 32.7-33.4; 16, 8: 28.9,
+/// 29.8-29.9; 8, 8: 29.5-29.9, 30.2-30.7. Fields: xnt, xp, xb, xf, xdb, xr, xr2, xf2.
+const NVIDIA_XREG: (usize, usize, usize, usize, bool, usize, usize, usize) =
+    (256, 4, 1, 32, false, 4, 8, 16);
 
 /// GPU candidates, largest first: GEMM 256 work-items and 8x8 per work-item where the device
 /// allows (enough independent FMAs per local-memory read to approach the FMA rate); GEMV two
@@ -258,16 +329,17 @@ impl KernelConfig {
             // docs/PERF.md) and the fused strategy's register GEMV (NVIDIA_XREG), then with the
             // hints only (should NVIDIA's compiler refuse the register GEMV: a second build that
             // fails, or a kernel allowing fewer work-items than it needs), then without either
-            // (should the inline PTX not build). Elsewhere the register GEMV is not a default
-            // (no measurement); it is reachable with an explicit configuration (opencl_bench:
-            // LNL_OPENCL_GEMV).
+            // (should the inline PTX not build). The register GEMV's wide variant is a third
+            // build that only it needs: the runtime drops it alone if it is refused. Elsewhere
+            // the register GEMV is not a default (no measurement); it is reachable with an
+            // explicit configuration (opencl_bench: LNL_OPENCL_GEMV).
             .flat_map(|c| {
                 let mut hinted = c;
                 hinted.gemv.nv = true;
                 hinted.gemv.pf = 4;
                 let mut xreg = hinted;
                 let v = &mut xreg.gemv;
-                (v.xnt, v.xp, v.xb, v.xf, v.xdb, v.xr) = NVIDIA_XREG;
+                (v.xnt, v.xp, v.xb, v.xf, v.xdb, v.xr, v.xr2, v.xf2) = NVIDIA_XREG;
                 let nvidia = limits.nvidia && limits.is_gpu;
                 nvidia
                     .then_some([xreg, hinted])
@@ -384,6 +456,7 @@ mod tests {
         let mut hinted = nv[0];
         (hinted.gemv.xnt, hinted.gemv.xp, hinted.gemv.xb) = (0, 0, 0);
         (hinted.gemv.xf, hinted.gemv.xdb, hinted.gemv.xr) = (0, false, 0);
+        (hinted.gemv.xr2, hinted.gemv.xf2) = (0, 0);
         assert_eq!(nv[1], hinted);
         let mut plain = hinted;
         (plain.gemv.nv, plain.gemv.pf) = (false, 0);
@@ -403,13 +476,96 @@ mod tests {
     fn nvidia_default_splits_the_gemv_rows_between_the_strategies() {
         let c = KernelConfig::candidates(&H100)[0];
         // Unfused: the staged GEMV, 8 rows per block, up to 16 rows. Fused: the 256-wide
-        // register GEMV, row blocks of 4, up to 8 rows where H <= 4096.
+        // register GEMV where H <= 4096, row blocks of 4 (every 32 batches) up to 4 rows, of 8
+        // (every 16) up to 16.
         assert_eq!((c.gemv.r, c.gemv.rr, c.gemv_max_rows), (8, 8, 16));
-        assert_eq!((c.gemv.xnt, c.gemv.xp, c.gemv.xr), (256, 4, 4));
-        assert_eq!(c.gemv.xreg_max_rows(), 8);
+        assert_eq!(
+            (c.gemv.xnt, c.gemv.xp, c.gemv.xr, c.gemv.xf),
+            (256, 4, 4, 32)
+        );
+        assert_eq!((c.gemv.xr2, c.gemv.xf2), (8, 16));
+        assert_eq!(c.gemv.xreg_max_rows(), 16);
         assert!(c.gemv.xreg_fits(4096) && !c.gemv.xreg_fits(4097));
         assert!(c.build_options().contains("-DGEMV_R=8 "));
+        assert!(c.build_options().contains("-DGEMVX_F=32 "));
         assert!(c.build_options().ends_with("-DGEMVX_R=4"));
+        let wide = KernelConfig {
+            gemv: c.gemv.xreg_wide().unwrap(),
+            ..c
+        };
+        assert!(wide.build_options().contains("-DGEMVX_F=16 "));
+        assert!(wide.build_options().ends_with("-DGEMVX_R=8"));
+    }
+
+    #[test]
+    fn few_rows_take_the_narrow_register_gemv_more_the_wide_one() {
+        use XregVariant::{Narrow, Wide};
+        let v = KernelConfig::candidates(&H100)[0].gemv;
+        let pick = |v: GemvTiles, h| [1, 4, 5, 8, 16, 17].map(|rows| v.xreg_variant(h, rows));
+        let both = [
+            Some(Narrow),
+            Some(Narrow),
+            Some(Wide),
+            Some(Wide),
+            Some(Wide),
+            None,
+        ];
+        assert_eq!(pick(v, 4096), both);
+        assert_eq!(pick(v, 4097), [None; 6], "H beyond the registers' columns");
+        // Without the wide variant (not configured, or refused): two narrow blocks, 8 rows.
+        let narrow = GemvTiles { xr2: 0, ..v };
+        let one = [
+            Some(Narrow),
+            Some(Narrow),
+            Some(Narrow),
+            Some(Narrow),
+            None,
+            None,
+        ];
+        assert_eq!(pick(narrow, 4096), one);
+        assert_eq!(narrow.xreg_max_rows(), 8);
+        assert_eq!(v.xreg_tiles(Narrow), v);
+        assert_eq!(
+            v.xreg_tiles(Wide),
+            GemvTiles {
+                xr: 8,
+                xf: 16,
+                xr2: 0,
+                xf2: 0,
+                ..v
+            }
+        );
+        assert_eq!(
+            (Narrow.kernel_name(), Wide.kernel_name()),
+            ("gemvx_fused", "gemvx_wide_fused")
+        );
+        // No register GEMV at all: no variant, whatever xr2 says.
+        let off = GemvTiles { xnt: 0, ..v };
+        assert_eq!(pick(off, 64), [None; 6]);
+        assert!(off.xreg_wide().is_none());
+    }
+
+    #[test]
+    fn the_wide_register_gemv_must_be_wider_and_consistent() {
+        let v = KernelConfig::candidates(&H100)[0].gemv;
+        assert!(v.is_consistent());
+        for (xr2, xf2) in [(4, 16), (2, 16), (8, 0), (32, 16)] {
+            assert!(
+                !GemvTiles { xr2, xf2, ..v }.is_consistent(),
+                "xr2 {xr2} xf2 {xf2}"
+            );
+        }
+        assert!(GemvTiles { xr2: 16, ..v }.is_consistent());
+        // Its local memory counts: the warps' totals of 16 rows x 128 batches (9 warp slots
+        // each) are more than the H100's 48 KiB, the narrow variant's are not.
+        let c = KernelConfig::candidates(&H100)[0];
+        let wide = GemvTiles {
+            xr2: 16,
+            xf2: 128,
+            ..v
+        };
+        assert_eq!(wide.xreg_local_bytes(), 4 * 16 * 128 * 9 + 4 + 8 * 16);
+        assert!(c.fits(&H100) && !KernelConfig { gemv: wide, ..c }.fits(&H100));
     }
 
     #[test]

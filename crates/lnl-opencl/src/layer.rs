@@ -11,10 +11,11 @@
 //! residuals taken from the staged values, rstd applied to each output's sum in the epilogue.
 //! Both strategies run the same GEMM/GEMV source; they differ only in the staging step and the
 //! epilogue (kernels/opencl/staging.cl, gemv.cl). Where the configuration enables it, the fused
-//! strategy's few rows take the register GEMV instead (gemv_xreg.cl, its own row blocks); the
-//! unfused strategy never does (see `GemvTiles`).
+//! strategy's few rows take the register GEMV instead (gemv_xreg.cl, its own row blocks; a wide
+//! variant, its own program, for the rows past the narrow one's block); the unfused strategy
+//! never does (see `GemvTiles`).
 
-use crate::config::KernelConfig;
+use crate::config::{KernelConfig, XregVariant};
 use crate::errors::{device_error, map_err, PROVIDER};
 use crate::launch::{Arg, Launch};
 use crate::runtime::{runtime, Runtime};
@@ -32,7 +33,18 @@ struct State {
     gemv: cl::Kernel,
     /// The register GEMV (gemv_xreg.cl): fused layers whose configuration enables it.
     gemvx: Option<cl::Kernel>,
+    /// Its wide variant, where the runtime built one.
+    gemvx_wide: Option<cl::Kernel>,
     scratch: Option<Buffer<f32>>,
+}
+
+impl State {
+    fn gemvx(&self, variant: XregVariant) -> Option<&cl::Kernel> {
+        match variant {
+            XregVariant::Narrow => self.gemvx.as_ref(),
+            XregVariant::Wide => self.gemvx_wide.as_ref(),
+        }
+    }
 }
 
 /// One LayerNorm + Linear layer on an OpenCL device.
@@ -127,12 +139,7 @@ impl OpenClLayer {
     fn on(rt: Arc<Runtime>, params: &LayerParams, strategy: Strategy) -> Result<Self> {
         let (h, o) = (params.hidden(), params.out());
         fits_u32(Param::Weight, o, h)?;
-        let kernel = |name: &str| {
-            let program = if name.starts_with("gemvx") {
-                &rt.program_x
-            } else {
-                &rt.program
-            };
+        let kernel = |program: &cl::Program, name: &str| {
             cl::create_kernel(program, name).map_err(|e| device_error(rt.description(), name, e))
         };
         let (norm, gemm, gemv) = match strategy {
@@ -140,11 +147,16 @@ impl OpenClLayer {
             Strategy::Fused => ("row_stats", "gemm_fused", "gemv_fused"),
         };
         let xreg = strategy == Strategy::Fused && rt.config().gemv.xnt > 0;
+        let gemvx = |program: Option<&cl::Program>| {
+            let program = program.filter(|_| xreg);
+            program.map(|p| kernel(p, "gemvx_fused")).transpose()
+        };
         let state = State {
-            norm: kernel(norm)?,
-            gemm: kernel(gemm)?,
-            gemv: kernel(gemv)?,
-            gemvx: xreg.then(|| kernel("gemvx_fused")).transpose()?,
+            norm: kernel(&rt.program, norm)?,
+            gemm: kernel(&rt.program, gemm)?,
+            gemv: kernel(&rt.program, gemv)?,
+            gemvx: gemvx(Some(&rt.program_x))?,
+            gemvx_wide: gemvx(rt.program_w.as_ref())?,
             scratch: None,
         };
         let (weight, gamma_beta, bias) = match strategy {
@@ -322,15 +334,17 @@ impl OpenClLayer {
         let (launch, mut args) = if few_rows {
             let v = cfg.gemv;
             let cus = self.rt.compute_units();
-            // `gemvx` exists for fused layers only; its row blocks stay within two.
-            let launch = match &st.gemvx {
-                Some(kernel) if v.xreg_fits(h) && rows <= v.xreg_max_rows() => Launch {
+            // The register GEMV's kernels exist for fused layers only; the variant keeps its
+            // row blocks within two.
+            let xreg = v.xreg_variant(h, rows);
+            let launch = match xreg.and_then(|x| Some((x, st.gemvx(x)?))) {
+                Some((x, kernel)) => Launch {
                     kernel,
-                    name: "gemvx_fused",
-                    groups: [v.xreg_groups(o, cus), rows.div_ceil(v.xr)],
+                    name: x.kernel_name(),
+                    groups: [v.xreg_groups(o, cus), rows.div_ceil(v.xreg_tiles(x).xr)],
                     local: [v.xnt, 1],
                 },
-                _ => Launch {
+                None => Launch {
                     kernel: &st.gemv,
                     name: if fused { "gemv_fused" } else { "gemv_unfused" },
                     groups: [v.groups(o, cus), rows.div_ceil(v.r)],

@@ -10,8 +10,9 @@
 //! and beta are folded into W and the bias when the layer is built, and the same GEMM/GEMV
 //! standardise x while staging it (GEMM: after an 8-byte-per-row statistics pass; GEMV: in one
 //! launch, the mean first, x centred while staged, the squared residuals summed from the staged
-//! values, rstd applied in the epilogue; on NVIDIA GPUs, up to 8 rows with H <= 4096 take a
-//! GEMV that holds x in registers instead, while the unfused strategy keeps the staged GEMV).
+//! values, rstd applied in the epilogue; on NVIDIA GPUs, up to 16 rows with H <= 4096 take a
+//! GEMV that holds x in registers instead, built twice: row blocks of 4 for up to 4 rows, of 8
+//! for more; the unfused strategy keeps the staged GEMV).
 //! xhat never exists in global memory. See [`OpenClLayer`] and [`GemvTiles`].
 //!
 //! Device choice: the first GPU, else the first CPU device; `LNL_OPENCL_DEVICE` picks by a
@@ -40,7 +41,7 @@ mod layer;
 mod program;
 mod runtime;
 
-pub use config::{GemmTiles, GemvTiles, KernelConfig};
+pub use config::{GemmTiles, GemvTiles, KernelConfig, XregVariant};
 pub use device::{DeviceLimits, DEVICE_ENV};
 pub use layer::{OpenClLayer, ProfiledRun};
 pub use runtime::Runtime;

@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn a_failing_build_returns_kernel_build_with_the_log() {
-        let sel = crate::device::select().expect("an OpenCL device (PoCL in CI)");
+        let sel = crate::runtime::select_serialised().expect("an OpenCL device (PoCL in CI)");
         let ctx = ocl::Context::builder()
             .platform(sel.platform)
             .devices(sel.device)

@@ -396,17 +396,22 @@ fn on_pocl() -> bool {
 }
 
 /// One configuration with the register GEMV on, both strategies: the fused strategy takes the
-/// register GEMV (one launch) up to two of its row blocks where H fits and the staged GEMV
-/// otherwise; the unfused strategy LayerNorm then always the staged GEMV (rows up to 16 here;
-/// the GEMM beyond). Each forward's kernels are read from its profiling record, and its output
-/// (into a NaN-poisoned buffer) meets the bound against the f64 reference, adversarial rows
-/// included. Configurations: the NVIDIA default's register GEMV shape with portable shuffles
-/// (must run on PoCL), and the NVIDIA default itself (only where NVIDIA's platform takes it).
+/// register GEMV (one launch) where H fits, up to two row blocks of its widest variant: the
+/// narrow variant up to its rows per block, then the wide one where the configuration has one,
+/// else two narrow blocks; the staged GEMV otherwise. The unfused strategy: LayerNorm then
+/// always the staged GEMV (rows up to 16 here; the GEMM beyond). Each forward's kernels are read
+/// from its profiling record, and its output (into a NaN-poisoned buffer) meets the bound
+/// against the f64 reference, adversarial rows included. Configurations: the NVIDIA default's
+/// register GEMV shape with portable shuffles, narrow only and with the wide variant (both must
+/// run on PoCL), and the NVIDIA default itself (only where NVIDIA's platform takes it; there a
+/// refused wide variant leaves the narrow one, which the kernels then show).
 #[test]
 fn each_strategy_takes_its_own_gemv_kernel() {
-    let mut portable = first_gpu_config();
-    let v = &mut portable.gemv;
+    let mut narrow = first_gpu_config();
+    let v = &mut narrow.gemv;
     (v.xnt, v.xp, v.xb, v.xf, v.xdb, v.xr) = (256, 4, 1, 8, false, 4);
+    let mut wide = narrow;
+    (wide.gemv.xr2, wide.gemv.xf2) = (8, 16);
     let h100 = lnl_opencl::DeviceLimits {
         is_gpu: true,
         max_work_group: 1024,
@@ -417,54 +422,59 @@ fn each_strategy_takes_its_own_gemv_kernel() {
     };
     let nvidia = lnl_opencl::KernelConfig::candidates(&h100)[0];
     let pocl = on_pocl();
-    // (rows, H, O, the fused strategy's kernels, the unfused strategy's).
+    // (rows, H, O, the fused strategy's kernels without the wide variant, with it, the unfused
+    // strategy's).
     let gemvx = (None, "gemvx_fused");
+    let gemvx_w = (None, "gemvx_wide_fused");
     let gemv_f = (None, "gemv_fused");
     let gemv_u = (Some("layernorm"), "gemv_unfused");
+    let gemm = (Some("row_stats"), "gemm_fused");
     let cases = [
-        (8, 4096, 40, gemvx, gemv_u), // decode8's shape: two row blocks of 4
-        (1, 4096, 24, gemvx, gemv_u),
-        (5, 1000, 9, gemvx, gemv_u),
-        (9, 512, 33, gemv_f, gemv_u), // beyond two row blocks: the staged GEMV
-        (16, 64, 20, gemv_f, gemv_u),
-        (3, 4097, 17, gemv_f, gemv_u), // H beyond the register GEMV's columns
-        (
-            17,
-            64,
-            20,
-            (Some("row_stats"), "gemm_fused"),
-            (Some("layernorm"), "gemm_unfused"),
-        ),
+        (8, 4096, 40, gemvx, gemvx_w, gemv_u), // decode8's shape: two narrow blocks or one wide
+        (1, 4096, 24, gemvx, gemvx, gemv_u),
+        (4, 1000, 9, gemvx, gemvx, gemv_u),
+        (5, 1000, 9, gemvx, gemvx_w, gemv_u),
+        (9, 512, 33, gemv_f, gemvx_w, gemv_u), // beyond two narrow blocks
+        (16, 64, 20, gemv_f, gemvx_w, gemv_u),
+        (3, 4097, 17, gemv_f, gemv_f, gemv_u), // H beyond the register GEMV's columns
+        (17, 64, 20, gemm, gemm, (Some("layernorm"), "gemm_unfused")),
     ];
-    for cfg in [portable, nvidia] {
+    for cfg in [narrow, wide, nvidia] {
         assert_eq!(
             (cfg.gemv.r, cfg.gemv.xr, cfg.gemv_max_rows),
             (8, 4, 16),
             "{cfg:?}"
         );
         let probe = random_params(8, 8, 1e-5, 1299);
-        match lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, cfg) {
+        let built = match lnl_opencl::OpenClLayer::with_config(&probe, Strategy::Fused, cfg) {
             Err(lnl_core::Error::Unavailable { reason, .. }) if cfg.gemv.nv || !pocl => {
                 eprintln!("{:?}: not on this device ({reason})", cfg.gemv);
                 continue;
             }
-            other => drop(other.unwrap()),
-        }
-        for (i, &(rows, h, o, fused_kernels, unfused_kernels)) in cases.iter().enumerate() {
+            other => {
+                let layer = other.unwrap();
+                if let Some((None, why)) = layer.runtime().xreg_wide_program() {
+                    eprintln!("{:?}: wide variant {why}", cfg.gemv);
+                }
+                *layer.runtime().config()
+            }
+        };
+        // PoCL builds every portable variant; elsewhere a refused wide one leaves the narrow.
+        assert!(!pocl || built == cfg, "{cfg:?} became {built:?}");
+        let with_wide = built.gemv.xr2 > 0;
+        for (i, &(rows, h, o, narrow_only, wide_too, unfused)) in cases.iter().enumerate() {
+            let fused = if with_wide { wide_too } else { narrow_only };
             let params = random_params(h, o, 1e-5, 1300 + i as u64);
             let (x, adv_rows) =
                 normal_with_adversarial_head(rows, h, 1400 + i as u64, 1500 + i as u64);
             let exp = lnl_core::tolerance::expected(&params, &x, rows).unwrap();
-            for (s, kernels) in [
-                (Strategy::Fused, fused_kernels),
-                (Strategy::Unfused, unfused_kernels),
-            ] {
+            for (s, kernels) in [(Strategy::Fused, fused), (Strategy::Unfused, unfused)] {
                 let l = lnl_opencl::OpenClLayer::with_config(&params, s, cfg).unwrap();
                 let xb = l.upload(&x).unwrap();
                 let yb = l.upload(&vec![f32::NAN; rows * o]).unwrap();
                 let run = l.enqueue_profiled(&xb, rows, &yb).unwrap().unwrap();
                 l.finish().unwrap();
-                let what = format!("{s} {:?} rows {rows} H {h} O {o}", cfg.gemv);
+                let what = format!("{s} {:?} rows {rows} H {h} O {o}", built.gemv);
                 assert_eq!(run.kernel_names(), kernels, "{what}");
                 let mut y = vec![0.0; rows * o];
                 l.download(&yb, &mut y).unwrap();
