@@ -56,7 +56,7 @@ fn gemv_override() -> Option<GemvTiles> {
                 _ => {}
             }
             if x.len() == 7 {
-                x.push(x[3]); // xf2 = xf
+                x.push(if x[6] > 0 { x[3] } else { 0 }); // xf2 = xf
             }
             Some(GemvTiles {
                 kt,
