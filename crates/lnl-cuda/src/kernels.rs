@@ -28,8 +28,10 @@ pub const SOURCES: [(&str, &str); 8] = [
 /// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
 /// `(suffix, BM, BN, BK, TM, TN, STAGES)`: a BM x BN block tile, K-tile BK, TM x TN outputs per
 /// thread, STAGES shared-memory buffers in the cp.async pipeline.
-pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 3] = [
+pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 5] = [
     ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4),
+    ("64x128x16_8x8s4m2", 64, 128, 16, 8, 8, 4),
+    ("64x128x16_8x8s6m2", 64, 128, 16, 8, 8, 6),
     ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4),
     ("64x64x16_8x4s4", 64, 64, 16, 8, 4, 4),
 ];

@@ -12,6 +12,10 @@ use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 /// blocks per SM, where 128x128 leaves one block of 4 warps per SM); docs/PERF.md, CUDA
 /// provider. Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
+/// The tile of shapes whose GEMM_DEFAULT tiles leave at most 2 blocks per SM: the same tile
+/// without the 3-blocks register cap, 6 stages (branch tilem2: to be measured against
+/// `64x128x16_8x8s4m2` and GEMM_DEFAULT through LNL_CUDA_GEMM_TILE).
+const GEMM_TWO_PER_SM: &str = "64x128x16_8x8s6m2";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
 const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
@@ -236,13 +240,18 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             .expect("a compiled GEMM tile")
     };
     let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].1) * out.div_ceil(GEMM_TILES[t].2);
-    let (wide, few) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES));
-    let default =
-        if tiles_of(wide) < info.sm_count as usize && gemm_smem_bytes(few) <= info.smem_optin {
-            few
-        } else {
-            wide
-        };
+    let (wide, few, two) = (
+        named(GEMM_DEFAULT),
+        named(GEMM_FEW_TILES),
+        named(GEMM_TWO_PER_SM),
+    );
+    let sms = info.sm_count as usize;
+    let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
+    let default = match tiles_of(wide) {
+        n if n < sms && fits(few) => few,
+        n if n <= 2 * sms && fits(two) => two,
+        _ => wide,
+    };
     let tile = match forced_tile() {
         Some(t) if gemm_smem_bytes(t) <= info.smem_optin => t,
         _ => default,
@@ -338,10 +347,11 @@ mod tests {
             Core::Gemm { tile, blocks, .. } => (GEMM_TILES[tile].0, blocks),
             c => panic!("GEMM expected, got {c:?}"),
         };
-        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s4", 256));
+        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s6m2", 256));
+        assert_eq!(tile_of(600, 4096), ("64x128x16_8x8s4", 320));
         assert_eq!(tile_of(300, 999), ("64x64x16_8x4s4", 80));
         assert_eq!(tile_of(1000, 999), ("64x64x16_8x4s4", 256));
-        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s4", 144));
+        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s6m2", 144));
         // One row of H = 60000 (240 KB) fits nowhere: the GEMM.
         assert!(matches!(choose(&info, 1, 60000, 64), Core::Gemm { .. }));
         // H % 4 != 0: no ring, x alone.
