@@ -5,6 +5,7 @@
 extern "C" __global__ void lnl_layernorm(const float* __restrict__ x, const float* __restrict__ gamma,
                                          const float* __restrict__ beta, float* __restrict__ xhat,
                                          u32 rows, u32 n, float eps) {
+    grid_dependents_may_launch();  // the GEMM after it waits for it to finish (grid_dependency.cu)
     const u32 warps = blockDim.x / 32, warp = threadIdx.x / 32, lane = threadIdx.x & 31u;
     for (size_t r = (size_t)blockIdx.x * warps + warp; r < rows; r += (size_t)gridDim.x * warps) {
         const float* xr = x + r * n;
@@ -24,6 +25,7 @@ extern "C" __global__ void lnl_layernorm(const float* __restrict__ x, const floa
 
 extern "C" __global__ void lnl_row_stats(const float* __restrict__ x, float* __restrict__ stats,
                                          u32 rows, u32 n, float eps) {
+    grid_dependents_may_launch();
     const u32 warps = blockDim.x / 32, warp = threadIdx.x / 32, lane = threadIdx.x & 31u;
     for (size_t r = (size_t)blockIdx.x * warps + warp; r < rows; r += (size_t)gridDim.x * warps) {
         const RowStats st = warp_row_stats(x + r * n, n, eps);

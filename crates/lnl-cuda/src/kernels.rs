@@ -2,11 +2,15 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 8] = [
+pub const SOURCES: [(&str, &str); 9] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "async_copy.cu",
         include_str!("../../../kernels/cuda/async_copy.cu"),
+    ),
+    (
+        "grid_dependency.cu",
+        include_str!("../../../kernels/cuda/grid_dependency.cu"),
     ),
     (
         "row_stats.cu",

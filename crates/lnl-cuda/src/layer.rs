@@ -1,15 +1,19 @@
 //! A built layer: weights resident on the device, device-resident entry points, and the
 //! host-slice `LayerNormLinear` on top of them.
 
+use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaContext, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, LaunchConfig, PushKernelArg,
+};
 use lnl_core::{validate, Error, LayerInfo, LayerNormLinear, LayerParams, Param, Result, Strategy};
 
 use crate::device::{Device, DeviceInfo};
 use crate::errors::{self, PROVIDER};
 use crate::kernels::{gemm_smem_bytes, gemm_threads};
 use crate::module_cache::{self, Kernels};
+use crate::overlap;
 use crate::plan::{self, Core};
 
 /// The CUDA layer. All work is queued on [`stream`](Self::stream) in order; nothing here waits
@@ -304,20 +308,48 @@ impl CudaLayer {
                     Strategy::Fused => scratch.as_ref().expect("scratch sized above"),
                     Strategy::Unfused => &self.bias,
                 };
-                let mut b = self
-                    .stream
-                    .launch_builder(&k.gemm[norm][usize::from(vec)][tile]);
-                b.arg(a).arg(&self.weight).arg(&self.bias).arg(&mut *y);
-                b.arg(&rows32).arg(&o32).arg(&h32).arg(stats);
+                let f = &k.gemm[norm][usize::from(vec)][tile];
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, 1, 1),
                     block_dim: (gemm_threads(tile), 1, 1),
                     shared_mem_bytes: gemm_smem_bytes(tile),
                 };
-                // SAFETY: argument list matches lnl_gemm_*; a is rows*H, W is O*H, bias O,
-                // y rows*O, stats 2*rows (fused); one block per output tile of y; the dynamic
-                // shared memory is the tile's pipeline, within the limit set at module load.
-                unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemm"))?;
+                let (pa, _ga) = a.device_ptr(&self.stream);
+                let (pw, _gw) = self.weight.device_ptr(&self.stream);
+                let (pb, _gb) = self.bias.device_ptr(&self.stream);
+                let (ps, _gs) = stats.device_ptr(&self.stream);
+                let (py, _gy) = y.device_ptr_mut(&self.stream);
+                let mut params = [
+                    &pa as *const u64 as *mut c_void,
+                    &pw as *const u64 as *mut c_void,
+                    &pb as *const u64 as *mut c_void,
+                    &py as *const u64 as *mut c_void,
+                    &rows32 as *const u32 as *mut c_void,
+                    &o32 as *const u32 as *mut c_void,
+                    &h32 as *const u32 as *mut c_void,
+                    &ps as *const u64 as *mut c_void,
+                ];
+                // SAFETY: params are lnl_gemm_*'s (a, w, bias, c, m, n, k, stats), each pointing
+                // to a value of that type that outlives the launch; a is rows*H, W is O*H,
+                // bias O, y rows*O, stats 2*rows (fused); one block per output tile of y; the
+                // dynamic shared memory is the tile's pipeline, within the limit set at module
+                // load. With overlap, the GEMM reads a and stats only after the kernel before
+                // it has finished (grid_dependency.cu).
+                unsafe {
+                    if overlap::enabled(self.device.info.cc) {
+                        overlap::launch_overlapped(&self.stream, f, cfg, &mut params)
+                    } else {
+                        cudarc::driver::result::launch_kernel(
+                            f.cu_function(),
+                            cfg.grid_dim,
+                            cfg.block_dim,
+                            cfg.shared_mem_bytes,
+                            self.stream.cu_stream(),
+                            &mut params,
+                        )
+                    }
+                }
+                .map_err(launch_err("launch lnl_gemm"))?;
                 return Ok(());
             }
         };
