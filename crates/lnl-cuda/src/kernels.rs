@@ -2,7 +2,7 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 8] = [
+pub const SOURCES: [(&str, &str); 9] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "async_copy.cu",
@@ -11,6 +11,10 @@ pub const SOURCES: [(&str, &str); 8] = [
     (
         "row_stats.cu",
         include_str!("../../../kernels/cuda/row_stats.cu"),
+    ),
+    (
+        "row_team.cu",
+        include_str!("../../../kernels/cuda/row_team.cu"),
     ),
     (
         "layernorm.cu",
