@@ -38,6 +38,13 @@ fn fixed_shapes_cover_every_path() {
         (700, 256, 2100),  // GEMM vec, 17 tile columns (64x128 under the automatic choice)
         (150, 1028, 520),  // GEMM vec, ragged last K-tile (K % 16 == 4): zero-filled k
         (70, 12, 300),     // GEMM vec, K shorter than one K-tile
+        // Row-wise kernels (a team of threads per row, the row in registers):
+        (512, 4096, 64), // mid512's rows: 256-thread teams, a block per row
+        (65, 6000, 20),  // 512-thread teams, threads holding 2 or 3 float4s
+        (80, 4098, 30),  // scalar registers (H % 4 == 2), 512-thread teams
+        (90, 511, 50),   // one-warp teams, two per block, scalar
+        (66, 16384, 30), // the register maximum: 1024-thread teams, 4 float4s each
+        (70, 20000, 40), // past it: statistics and output re-read from memory
     ];
     for (i, &(rows, h, o)) in shapes.iter().enumerate() {
         let params = random_params(h, o, 1e-5, 100 + i as u64);
