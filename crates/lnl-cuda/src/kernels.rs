@@ -17,6 +17,10 @@ pub const SOURCES: [(&str, &str); 9] = [
         include_str!("../../../kernels/cuda/row_stats.cu"),
     ),
     (
+        "row_team.cu",
+        include_str!("../../../kernels/cuda/row_team.cu"),
+    ),
+    (
         "layernorm.cu",
         include_str!("../../../kernels/cuda/layernorm.cu"),
     ),

@@ -229,9 +229,11 @@ impl CudaLayer {
 
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)?;
+        // Both LayerNorm steps share one launch plan, so the paths differ only in what they write.
+        let rl = plan::row_launch(&self.device.info, rows, h);
         let row_cfg = LaunchConfig {
-            grid_dim: (plan::row_blocks(rows), 1, 1),
-            block_dim: (plan::ROW_THREADS, 1, 1),
+            grid_dim: (rl.blocks, 1, 1),
+            block_dim: (rl.threads, 1, 1),
             shared_mem_bytes: 0,
         };
         // LayerNorm step: unfused writes xhat to scratch; the fused GEMM path writes only the
@@ -245,16 +247,18 @@ impl CudaLayer {
                 let xhat = scratch.as_mut().expect("scratch sized above");
                 let mut b = self.stream.launch_builder(&k.layernorm);
                 b.arg(x).arg(gamma).arg(beta).arg(xhat);
-                b.arg(&rows32).arg(&h32).arg(&self.eps);
+                b.arg(&rows32).arg(&h32).arg(&self.eps).arg(&rl.row_threads);
                 // SAFETY: argument list matches lnl_layernorm; x is rows*H (checked), xhat holds
-                // at least rows*H, gamma/beta hold H.
+                // at least rows*H, gamma/beta hold H; the grid has a team for every row.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_layernorm"))?;
             }
             LnStep::RowStats => {
                 let stats = scratch.as_mut().expect("scratch sized above");
                 let mut b = self.stream.launch_builder(&k.row_stats);
                 b.arg(x).arg(stats).arg(&rows32).arg(&h32).arg(&self.eps);
-                // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows.
+                b.arg(&rl.row_threads);
+                // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows; the
+                // grid has a team for every row.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_row_stats"))?;
             }
             LnStep::InKernel => {}
