@@ -2,7 +2,7 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 9] = [
+pub const SOURCES: [(&str, &str); 10] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "async_copy.cu",
