@@ -1,7 +1,6 @@
 // Shared device helpers: group reductions and the LayerNorm element formula.
 // The module is one translation unit: the Rust crate concatenates the files of this folder in a
-// fixed order (common, row_stats, layernorm, gemm_tile, gemm, gemv, tiny), so later files use
-// these.
+// fixed order (SOURCES in crates/lnl-cuda/src/kernels.rs), so later files use these.
 
 typedef unsigned int u32;
 

@@ -89,10 +89,8 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     auto b_dst_i = [&](int i) { return (b_dst ^ (4 * (i * DB % KQ))) + i * RS * BK; };
     // Rows past the edge read row 0 with src-size 0 (checked per copy, on edge blocks only).
     const u32 a_row = m0 + r0, b_row = n0 + r0;
-    float a_mean[LA];  // fused: the means of this thread's A rows (0 past the edge)
-#pragma unroll
-    for (int i = 0; i < LA; ++i)
-        a_mean[i] = (NORM && a_row + i * RS < M) ? stats[2 * (size_t)(a_row + i * RS)] : 0.0f;
+    float a_mean[LA];  // fused: the means of this thread's A rows (0 past the edge); read
+                       // after grid_dependency_wait
 
     // A copy that reads nothing (src-size 0) still gets a valid address: the operand's base.
     // `full`: the whole K-tile is inside K (every tile but a ragged last one).
@@ -111,24 +109,34 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     // Tiles inside M and N (all but the edge blocks) skip the per-copy row checks.
     const bool interior = m0 + BM <= M && n0 + BN <= N;
     const u32 a_base = a_row * K + kk, b_base = b_row * K + kk, rs_k = RS * K;
-    // Queue the copies of K-tile `kt` into stage `s`.
-    auto load = [&](u32 s, u32 kt) {
+    // Queue the copies of K-tile `kt` into stage `s`: A's when with_a, W's when with_w (constants
+    // at every call, folded once inlined; NVRTC takes no generic lambdas).
+    auto load_part = [&](u32 s, u32 kt, bool with_a, bool with_w) {
         const u32 k0 = kt * BK, base = smem0 + 4 * s * STAGE_FLOATS;
         if (VEC && interior && k0 + BK <= K) {
+            if (with_a) {
 #pragma unroll
-            for (int i = 0; i < LA; ++i) cp_async16(base + 4 * a_dst_i(i), A + (a_base + k0 + i * rs_k), 16u);
+                for (int i = 0; i < LA; ++i) cp_async16(base + 4 * a_dst_i(i), A + (a_base + k0 + i * rs_k), 16u);
+            }
+            if (with_w) {
 #pragma unroll
-            for (int i = 0; i < LB; ++i) cp_async16(base + 4 * b_dst_i(i), W + (b_base + k0 + i * rs_k), 16u);
+                for (int i = 0; i < LB; ++i) cp_async16(base + 4 * b_dst_i(i), W + (b_base + k0 + i * rs_k), 16u);
+            }
             return;
         }
         const bool full = k0 + BK <= K;
+        if (with_a) {
 #pragma unroll
-        for (int i = 0; i < LA; ++i)
-            copy(base + 4 * a_dst_i(i), A, a_base + k0 + i * rs_k, a_row + i * RS < M, k0 + kk, full);
+            for (int i = 0; i < LA; ++i)
+                copy(base + 4 * a_dst_i(i), A, a_base + k0 + i * rs_k, a_row + i * RS < M, k0 + kk, full);
+        }
+        if (with_w) {
 #pragma unroll
-        for (int i = 0; i < LB; ++i)
-            copy(base + 4 * b_dst_i(i), W, b_base + k0 + i * rs_k, b_row + i * RS < N, k0 + kk, full);
+            for (int i = 0; i < LB; ++i)
+                copy(base + 4 * b_dst_i(i), W, b_base + k0 + i * rs_k, b_row + i * RS < N, k0 + kk, full);
+        }
     };
+    auto load = [&](u32 s, u32 kt) { load_part(s, kt, true, true); };
     // Each thread moves its own A chunks of stage `s` (its copies have landed) into the k-major
     // buffer `t`, centring them on the way when fused. k-major A is what makes the FMAs
     // register-bank friendly: a thread's float4 of A then holds 4 rows at one k, so the A operand
@@ -201,11 +209,22 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     // kt + STAGES - 2 stay in flight meanwhile.
     static_assert(STAGES >= 3 && KQ % 2 == 0, "one stage read, one landed, one in flight");
     const u32 nk = (K + BK - 1) / BK;
+    // Prologue: the first stages' W (nothing before this kernel writes W), then, once the
+    // kernel before it on the stream has finished (grid_dependency.cu), the row means and A.
+    // Commit group s holds tile s's A, group 0 also the W of tiles 0 .. STAGES - 2: the waits
+    // below still find each tile whole when they count its group done.
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s)
+        if ((u32)s < nk) load_part(s, s, false, true);
+    grid_dependency_wait();
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-        if ((u32)s < nk) load(s, s);
+        if ((u32)s < nk) load_part(s, s, true, false);
         cp_async_commit();
     }
+#pragma unroll
+    for (int i = 0; i < LA; ++i)
+        a_mean[i] = (NORM && a_row + i * RS < M) ? stats[2 * (size_t)(a_row + i * RS)] : 0.0f;
     cp_async_wait<STAGES - 2>();  // tile 0
     centre(0, 0, 0);
     __syncthreads();

@@ -60,7 +60,7 @@ __device__ __forceinline__ u32 x_blocked_float4s(u32 n4) {
     return (n4 + 31) / 32 * R * 32;
 }
 
-// One row of the chunk-blocked x as lane_foreach's vector path sees a row-major one: the same
+// One row of the chunk-blocked x as strided_foreach's vector path sees a row-major one: the same
 // float4s in the same order per lane, so stats_of gives the same bits.
 template <int R>
 struct BlockedRow {

@@ -1,43 +1,53 @@
-// Row statistics: the numerics recipe of lnl_core::row_stats, one group of WIDTH lanes per row
-// (a whole warp for long rows; 8 lanes for the short rows of tiny layers).
+// Row statistics: the numerics recipe of lnl_core::row_stats, written once (stats_by) for every
+// kernel: the threads sharing a row each see their elements through an `Each` functor (from
+// global or shared memory, or from registers) and combine partial sums through a `Reduce` (a
+// butterfly over a group of lanes, or warps through shared memory: row_team.cu).
 // Two passes (mean, then the sum of squared residuals; never E[x^2] - mean^2). When the squares
 // overflow although the mean is finite (|x| beyond ~1e18), the residuals are rescaled by their
 // largest magnitude; LayerNorm is scale-invariant up to eps, so the result stays exact. NaN/Inf
 // rows give a non-finite mean or rstd, so only that row's outputs are non-finite.
-// `row` may point to global or shared memory. The lane loop order is fixed: deterministic.
+// Every loop and reduction order is fixed: deterministic.
 
 struct RowStats {
     float mean;
     float rstd;
 };
 
-// Calls f(value) for each element of the row that this lane owns (16-byte loads when aligned).
-template <int WIDTH, typename F>
-__device__ __forceinline__ void lane_foreach(const float* row, u32 n, bool vec, F f) {
-    const u32 lane = threadIdx.x & (WIDTH - 1);
+// Calls f(value) for the elements first, first + stride, ... of the row: counted in float4s
+// (16-byte loads) when vec, else in floats.
+template <typename F>
+__device__ __forceinline__ void strided_foreach(const float* row, u32 n, bool vec, u32 first, u32 stride, F f) {
     if (vec) {
         const float4* r4 = reinterpret_cast<const float4*>(row);
-        for (u32 i = lane; i < n / 4; i += WIDTH) {
+        for (u32 i = first; i < n / 4; i += stride) {
             float4 v = r4[i];
             f(v.x); f(v.y); f(v.z); f(v.w);
         }
     } else {
-        for (u32 i = lane; i < n; i += WIDTH) f(row[i]);
+        for (u32 i = first; i < n; i += stride) f(row[i]);
     }
 }
 
-// The statistics of one row whose elements this lane sees through each(f), which calls f(v)
-// for every element the lane owns (from memory, lane_foreach; or from registers); group_sum
-// combines the WIDTH lanes.
-template <int WIDTH, typename Each>
-__device__ __forceinline__ RowStats stats_of(Each each, u32 n, float eps) {
+// Combines the partial sums and maxima of a group of WIDTH lanes (butterfly: every lane ends
+// with the same bits).
+template <int WIDTH>
+struct GroupReduce {
+    __device__ __forceinline__ float sum(float v) { return group_sum<WIDTH>(v); }
+    __device__ __forceinline__ float maximum(float v) { return group_max<WIDTH>(v); }
+};
+
+// The statistics of one row of n elements, which the calling thread sees through each(f) (f(v)
+// for every element it owns) and red combines across the threads of the row. At most four
+// reductions (sum, squares; maximum and scaled squares when the squares overflow).
+template <typename Reduce, typename Each>
+__device__ __forceinline__ RowStats stats_by(Reduce red, Each each, u32 n, float eps) {
     const float fn = (float)n;
     float s = 0.0f;
     each([&](float v) { s += v; });
-    const float mean = group_sum<WIDTH>(s) / fn;
+    const float mean = red.sum(s) / fn;
     float m2 = 0.0f;
     each([&](float v) { float d = v - mean; m2 = fmaf(d, d, m2); });
-    m2 = group_sum<WIDTH>(m2);
+    m2 = red.sum(m2);
     RowStats st;
     st.mean = mean;
     if (isfinite(m2) || !isfinite(mean)) {
@@ -46,7 +56,7 @@ __device__ __forceinline__ RowStats stats_of(Each each, u32 n, float eps) {
     }
     float mx = 0.0f;
     each([&](float v) { mx = fmaxf(mx, fabsf(v - mean)); });
-    mx = group_max<WIDTH>(mx);
+    mx = red.maximum(mx);
     if (!isfinite(mx)) {
         st.rstd = __int_as_float(0x7fc00000);  // NaN: the residuals themselves overflow
         return st;
@@ -54,27 +64,48 @@ __device__ __forceinline__ RowStats stats_of(Each each, u32 n, float eps) {
     const float inv = 1.0f / mx;
     float q = 0.0f;
     each([&](float v) { float d = (v - mean) * inv; q = fmaf(d, d, q); });
-    q = group_sum<WIDTH>(q);
+    q = red.sum(q);
     st.rstd = inv / sqrtf(q / fn + eps * inv * inv);
     return st;
 }
 
-// A row in memory as one lane of a WIDTH-lane group sees it (a functor, not a generic lambda:
-// NVRTC 13.0 treats those as host functions).
-template <int WIDTH>
-struct LaneRow {
+// The recipe for a row shared by a group of WIDTH lanes.
+template <int WIDTH, typename Each>
+__device__ __forceinline__ RowStats stats_of(Each each, u32 n, float eps) {
+    return stats_by(GroupReduce<WIDTH>{}, each, n, eps);
+}
+
+// A row in memory as one thread sees it: elements first, first + stride, ... (functors, not
+// generic lambdas: NVRTC 13.0 treats those as host functions).
+struct StridedRow {
     const float* row;
     u32 n;
     bool vec;
+    u32 first, stride;
     template <typename F>
     __device__ __forceinline__ void operator()(F f) const {
-        lane_foreach<WIDTH>(row, n, vec, f);
+        strided_foreach(row, n, vec, first, stride, f);
     }
 };
 
+// The first n of N registers as this thread's part of a row.
+template <int N>
+struct RegRow {
+    const float (&v)[N];
+    u32 n;
+    template <typename F>
+    __device__ __forceinline__ void operator()(F f) const {
+#pragma unroll
+        for (int h = 0; h < N; ++h)
+            if (h < (int)n) f(v[h]);
+    }
+};
+
+// One group of WIDTH lanes per row, the lane's elements interleaved (lane, lane + WIDTH, ...).
+// `row` may point to global or shared memory.
 template <int WIDTH>
 __device__ RowStats group_row_stats(const float* row, u32 n, float eps) {
-    return stats_of<WIDTH>(LaneRow<WIDTH>{row, n, vec4_ok(row, n)}, n, eps);
+    return stats_of<WIDTH>(StridedRow{row, n, vec4_ok(row, n), threadIdx.x & (WIDTH - 1), WIDTH}, n, eps);
 }
 
 __device__ __forceinline__ RowStats warp_row_stats(const float* row, u32 n, float eps) {

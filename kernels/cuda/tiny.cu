@@ -77,19 +77,6 @@ __device__ __forceinline__ void load_short_row(float (&v)[N], const float* row, 
     }
 }
 
-// The first n of N registers as a row for stats_of (one lane sees every element).
-template <int N>
-struct RegRow {
-    const float (&v)[N];
-    u32 n;
-    template <typename F>
-    __device__ __forceinline__ void operator()(F f) const {
-#pragma unroll
-        for (int h = 0; h < N; ++h)
-            if (h < (int)n) f(v[h]);
-    }
-};
-
 extern "C" __global__ void __launch_bounds__(256)
     lnl_tiny_norm_reg(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ bias,
                       float* __restrict__ y, u32 rows, u32 H, u32 O, float eps) {

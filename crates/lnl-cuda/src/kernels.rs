@@ -2,15 +2,23 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 8] = [
+pub const SOURCES: [(&str, &str); 10] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "async_copy.cu",
         include_str!("../../../kernels/cuda/async_copy.cu"),
     ),
     (
+        "grid_dependency.cu",
+        include_str!("../../../kernels/cuda/grid_dependency.cu"),
+    ),
+    (
         "row_stats.cu",
         include_str!("../../../kernels/cuda/row_stats.cu"),
+    ),
+    (
+        "row_team.cu",
+        include_str!("../../../kernels/cuda/row_team.cu"),
     ),
     (
         "layernorm.cu",
@@ -28,8 +36,10 @@ pub const SOURCES: [(&str, &str); 8] = [
 /// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
 /// `(suffix, BM, BN, BK, TM, TN, STAGES)`: a BM x BN block tile, K-tile BK, TM x TN outputs per
 /// thread, STAGES shared-memory buffers in the cp.async pipeline.
-pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 3] = [
+pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 5] = [
     ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4),
+    ("64x128x16_8x8s4m2", 64, 128, 16, 8, 8, 4),
+    ("64x128x16_8x8s6m2", 64, 128, 16, 8, 8, 6),
     ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4),
     ("64x64x16_8x4s4", 64, 64, 16, 8, 4, 4),
 ];

@@ -1,15 +1,19 @@
 //! A built layer: weights resident on the device, device-resident entry points, and the
 //! host-slice `LayerNormLinear` on top of them.
 
+use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr, LaunchConfig, PushKernelArg};
+use cudarc::driver::{
+    CudaContext, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, LaunchConfig, PushKernelArg,
+};
 use lnl_core::{validate, Error, LayerInfo, LayerNormLinear, LayerParams, Param, Result, Strategy};
 
 use crate::device::{Device, DeviceInfo};
 use crate::errors::{self, PROVIDER};
 use crate::kernels::{gemm_smem_bytes, gemm_threads};
 use crate::module_cache::{self, Kernels};
+use crate::overlap;
 use crate::plan::{self, Core};
 
 /// The CUDA layer. All work is queued on [`stream`](Self::stream) in order; nothing here waits
@@ -225,9 +229,11 @@ impl CudaLayer {
 
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)?;
+        // Both LayerNorm steps share one launch plan, so the paths differ only in what they write.
+        let rl = plan::row_launch(&self.device.info, rows, h);
         let row_cfg = LaunchConfig {
-            grid_dim: (plan::row_blocks(rows), 1, 1),
-            block_dim: (plan::ROW_THREADS, 1, 1),
+            grid_dim: (rl.blocks, 1, 1),
+            block_dim: (rl.threads, 1, 1),
             shared_mem_bytes: 0,
         };
         // LayerNorm step: unfused writes xhat to scratch; the fused GEMM path writes only the
@@ -241,16 +247,18 @@ impl CudaLayer {
                 let xhat = scratch.as_mut().expect("scratch sized above");
                 let mut b = self.stream.launch_builder(&k.layernorm);
                 b.arg(x).arg(gamma).arg(beta).arg(xhat);
-                b.arg(&rows32).arg(&h32).arg(&self.eps);
+                b.arg(&rows32).arg(&h32).arg(&self.eps).arg(&rl.row_threads);
                 // SAFETY: argument list matches lnl_layernorm; x is rows*H (checked), xhat holds
-                // at least rows*H, gamma/beta hold H.
+                // at least rows*H, gamma/beta hold H; the grid has a team for every row.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_layernorm"))?;
             }
             LnStep::RowStats => {
                 let stats = scratch.as_mut().expect("scratch sized above");
                 let mut b = self.stream.launch_builder(&k.row_stats);
                 b.arg(x).arg(stats).arg(&rows32).arg(&h32).arg(&self.eps);
-                // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows.
+                b.arg(&rl.row_threads);
+                // SAFETY: argument list matches lnl_row_stats; stats holds at least 2*rows; the
+                // grid has a team for every row.
                 unsafe { b.launch(row_cfg) }.map_err(launch_err("launch lnl_row_stats"))?;
             }
             LnStep::InKernel => {}
@@ -304,20 +312,48 @@ impl CudaLayer {
                     Strategy::Fused => scratch.as_ref().expect("scratch sized above"),
                     Strategy::Unfused => &self.bias,
                 };
-                let mut b = self
-                    .stream
-                    .launch_builder(&k.gemm[norm][usize::from(vec)][tile]);
-                b.arg(a).arg(&self.weight).arg(&self.bias).arg(&mut *y);
-                b.arg(&rows32).arg(&o32).arg(&h32).arg(stats);
+                let f = &k.gemm[norm][usize::from(vec)][tile];
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, 1, 1),
                     block_dim: (gemm_threads(tile), 1, 1),
                     shared_mem_bytes: gemm_smem_bytes(tile),
                 };
-                // SAFETY: argument list matches lnl_gemm_*; a is rows*H, W is O*H, bias O,
-                // y rows*O, stats 2*rows (fused); one block per output tile of y; the dynamic
-                // shared memory is the tile's pipeline, within the limit set at module load.
-                unsafe { b.launch(cfg) }.map_err(launch_err("launch lnl_gemm"))?;
+                let (pa, _ga) = a.device_ptr(&self.stream);
+                let (pw, _gw) = self.weight.device_ptr(&self.stream);
+                let (pb, _gb) = self.bias.device_ptr(&self.stream);
+                let (ps, _gs) = stats.device_ptr(&self.stream);
+                let (py, _gy) = y.device_ptr_mut(&self.stream);
+                let mut params = [
+                    &pa as *const u64 as *mut c_void,
+                    &pw as *const u64 as *mut c_void,
+                    &pb as *const u64 as *mut c_void,
+                    &py as *const u64 as *mut c_void,
+                    &rows32 as *const u32 as *mut c_void,
+                    &o32 as *const u32 as *mut c_void,
+                    &h32 as *const u32 as *mut c_void,
+                    &ps as *const u64 as *mut c_void,
+                ];
+                // SAFETY: params are lnl_gemm_*'s (a, w, bias, c, m, n, k, stats), each pointing
+                // to a value of that type that outlives the launch; a is rows*H, W is O*H,
+                // bias O, y rows*O, stats 2*rows (fused); one block per output tile of y; the
+                // dynamic shared memory is the tile's pipeline, within the limit set at module
+                // load. With overlap, the GEMM reads a and stats only after the kernel before
+                // it has finished (grid_dependency.cu).
+                unsafe {
+                    if overlap::enabled(self.device.info.cc) {
+                        overlap::launch_overlapped(&self.stream, f, cfg, &mut params)
+                    } else {
+                        cudarc::driver::result::launch_kernel(
+                            f.cu_function(),
+                            cfg.grid_dim,
+                            cfg.block_dim,
+                            cfg.shared_mem_bytes,
+                            self.stream.cu_stream(),
+                            &mut params,
+                        )
+                    }
+                }
+                .map_err(launch_err("launch lnl_gemm"))?;
                 return Ok(());
             }
         };

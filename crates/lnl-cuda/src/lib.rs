@@ -32,6 +32,7 @@ pub mod kernels;
 mod layer;
 mod module_cache;
 pub mod nvrtc;
+mod overlap;
 mod plan;
 mod provider;
 

@@ -12,6 +12,10 @@ use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 /// blocks per SM, where 128x128 leaves one block of 4 warps per SM); docs/PERF.md, CUDA
 /// provider. Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
+/// The tile of shapes whose GEMM_DEFAULT tiles leave at most 2 blocks per SM: the same tile
+/// without the 3-blocks register cap, 6 stages (branch tilem2: to be measured against
+/// `64x128x16_8x8s4m2` and GEMM_DEFAULT through LNL_CUDA_GEMM_TILE).
+const GEMM_TWO_PER_SM: &str = "64x128x16_8x8s6m2";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
 const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
@@ -27,10 +31,13 @@ fn gemv_outputs_per_warp(r: usize) -> usize {
 }
 /// Warps per few-rows block.
 const GEMV_WARPS: usize = 16;
-/// Shared memory of one SM on the devices this targets is at least the per-block opt-in limit;
-/// two few-rows blocks share an SM when both x buffers fit in it.
-/// Row-wise kernels: threads per block (one warp per row).
-pub(crate) const ROW_THREADS: u32 = 256;
+/// float4s each thread of a row-wise kernel holds in registers (kernels/cuda/row_team.cu,
+/// ROW_REG_VEC4): a row's team has enough threads to hold the whole row.
+const ROW_REG_VEC4: usize = 4;
+/// The largest team: a whole block (rows past 16384 floats are re-read from memory).
+const ROW_MAX_TEAM: usize = 1024;
+/// Blocks of one-warp teams (rows of at most 512 floats) hold up to this many threads.
+const ROW_WARP_BLOCK: usize = 256;
 /// The tiny kernel's block.
 const TINY_THREADS: u32 = 256;
 /// The tiny kernel keeps x and W in shared memory and runs in one block: only for layers whose
@@ -236,13 +243,18 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             .expect("a compiled GEMM tile")
     };
     let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].1) * out.div_ceil(GEMM_TILES[t].2);
-    let (wide, few) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES));
-    let default =
-        if tiles_of(wide) < info.sm_count as usize && gemm_smem_bytes(few) <= info.smem_optin {
-            few
-        } else {
-            wide
-        };
+    let (wide, few, two) = (
+        named(GEMM_DEFAULT),
+        named(GEMM_FEW_TILES),
+        named(GEMM_TWO_PER_SM),
+    );
+    let sms = info.sm_count as usize;
+    let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
+    let default = match tiles_of(wide) {
+        n if n < sms && fits(few) => few,
+        n if n <= 2 * sms && fits(two) => two,
+        _ => wide,
+    };
     let tile = match forced_tile() {
         Some(t) if gemm_smem_bytes(t) <= info.smem_optin => t,
         _ => default,
@@ -255,10 +267,33 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
     }
 }
 
-/// Blocks for a row-wise kernel (one warp per row, grid-stride beyond).
-pub(crate) fn row_blocks(rows: usize) -> u32 {
-    let warps = (ROW_THREADS / 32) as usize;
-    rows.div_ceil(warps).min(1 << 20) as u32
+/// The launch of a row-wise kernel (lnl_layernorm, lnl_row_stats): a team of `row_threads`
+/// threads per row, `threads` per block, `blocks` covering every row (one row per team).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowLaunch {
+    pub(crate) row_threads: u32,
+    pub(crate) threads: u32,
+    pub(crate) blocks: u32,
+}
+
+/// The team is the fewest threads (a power of two, 32 to 1024) whose registers hold the row, so
+/// that x is read once: 256 at H = 4096, one block per row (512 rows: 512 blocks, every SM).
+/// One-warp teams (short rows) share blocks of up to 8 warps, fewer when 8 would leave SMs
+/// without a block. Blocks fit the grid: rows x H fits u32, so at most 2^29 blocks.
+pub(crate) fn row_launch(info: &DeviceInfo, rows: usize, hidden: usize) -> RowLaunch {
+    let team = hidden
+        .div_ceil(4 * ROW_REG_VEC4)
+        .next_power_of_two()
+        .clamp(32, ROW_MAX_TEAM);
+    let mut per_block = if team == 32 { ROW_WARP_BLOCK / 32 } else { 1 };
+    while per_block > 1 && rows.div_ceil(per_block) < info.sm_count as usize {
+        per_block /= 2;
+    }
+    RowLaunch {
+        row_threads: team as u32,
+        threads: (team * per_block) as u32,
+        blocks: rows.div_ceil(per_block) as u32,
+    }
 }
 
 #[cfg(test)]
@@ -338,10 +373,11 @@ mod tests {
             Core::Gemm { tile, blocks, .. } => (GEMM_TILES[tile].0, blocks),
             c => panic!("GEMM expected, got {c:?}"),
         };
-        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s4", 256));
+        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s6m2", 256));
+        assert_eq!(tile_of(600, 4096), ("64x128x16_8x8s4", 320));
         assert_eq!(tile_of(300, 999), ("64x64x16_8x4s4", 80));
         assert_eq!(tile_of(1000, 999), ("64x64x16_8x4s4", 256));
-        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s4", 144));
+        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s6m2", 144));
         // One row of H = 60000 (240 KB) fits nowhere: the GEMM.
         assert!(matches!(choose(&info, 1, 60000, 64), Core::Gemm { .. }));
         // H % 4 != 0: no ring, x alone.
@@ -373,5 +409,41 @@ mod tests {
             panic!("tiny expected")
         };
         assert_eq!(row_lanes, 8);
+    }
+
+    #[test]
+    fn row_launch_holds_each_row_in_one_team() {
+        let info = h100();
+        let launch = |rows, h| {
+            let l = row_launch(&info, rows, h);
+            (l.row_threads, l.threads, l.blocks)
+        };
+        // H = 4096: 256 threads x 4 float4s, a block per row; mid512 fills every SM.
+        assert_eq!(launch(512, 4096), (256, 256, 512));
+        assert_eq!(launch(4096, 4096), (256, 256, 4096));
+        // Past a power of two: the next team; up to 16384 floats in registers, then 1024 threads.
+        assert_eq!(launch(3, 4100), (512, 512, 3));
+        assert_eq!(launch(70, 16384), (1024, 1024, 70));
+        assert_eq!(launch(70, 50000), (1024, 1024, 70));
+        assert_eq!(launch(100, 1030), (128, 128, 100));
+        // Short rows: a warp each, 8 per block when that still gives every SM a block.
+        assert_eq!(launch(3_000_000, 4), (32, 256, 375_000));
+        assert_eq!(launch(300, 33), (32, 64, 150));
+        assert_eq!(launch(1, 8), (32, 32, 1));
+        // Several teams per block only when a team is one warp (block barriers need one row).
+        for h in [1, 64, 512, 513, 2048, 4096, 8192, 20000] {
+            for rows in [1, 100, 1000, 1 << 20] {
+                let l = row_launch(&info, rows, h);
+                assert!(l.row_threads == 32 || l.threads == l.row_threads);
+                assert!(l.threads <= ROW_MAX_TEAM as u32 && l.threads % l.row_threads == 0);
+                let teams = (l.blocks * (l.threads / l.row_threads)) as usize;
+                assert!(teams >= rows && teams < rows + 8);
+                let fits = (l.row_threads as usize) * 4 * ROW_REG_VEC4 >= h;
+                assert!(fits || l.row_threads == 1024);
+            }
+        }
+        // The kernel's register count is the one planned with.
+        assert!(crate::kernels::module_source()
+            .contains(&format!("#define ROW_REG_VEC4 {ROW_REG_VEC4}\n")));
     }
 }

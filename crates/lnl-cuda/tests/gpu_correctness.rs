@@ -46,6 +46,33 @@ fn fixed_shapes_cover_every_path() {
     }
 }
 
+/// The row-wise kernels (lnl_layernorm, lnl_row_stats: a team of threads per row, the row in
+/// registers) on every team size and both load paths; GEMM shapes, so the fused path runs
+/// lnl_row_stats. A test of its own, for the sanitizers.
+#[test]
+fn row_wise_team_sizes() {
+    let Some(p) = common::provider_or_skip() else {
+        return;
+    };
+    let shapes: &[(usize, usize, usize)] = &[
+        (512, 4096, 64), // mid512's rows: 256-thread teams, a block per row
+        (65, 6000, 20),  // 512-thread teams, threads holding 2 or 3 float4s
+        (80, 4098, 30),  // scalar registers (H % 4 == 2), 512-thread teams
+        (90, 511, 50),   // one-warp teams, two per block, scalar
+        (66, 16384, 30), // the register maximum: 1024-thread teams, 4 float4s each
+        (70, 20000, 40), // past it: statistics and output re-read from memory
+    ];
+    for (i, &(rows, h, o)) in shapes.iter().enumerate() {
+        let params = random_params(h, o, 1e-5, 300 + i as u64);
+        // A mean of 4 standard deviations: the two-pass statistics must keep the residuals.
+        let x: Vec<f32> = normal_vec(rows * h, 400 + i as u64)
+            .iter()
+            .map(|v| 4.0 + v)
+            .collect();
+        common::check_both(&p, &params, &x, rows, "row-wise");
+    }
+}
+
 #[test]
 fn random_shapes() {
     let Some(p) = common::provider_or_skip() else {

@@ -37,7 +37,8 @@ fn adversarial_rows_on_every_path() {
     };
     // (H, O, extra plain rows; a negative count drops that many of the 9 adversarial rows):
     // tiny (registers, vec and scalar; 8-lane groups), GEMV R=8 twice (9 rows -> 2 groups),
-    // GEMM vec, GEMM scalar, GEMV R=4 on two block sets (8 rows of H = 11008).
+    // GEMM vec, GEMM scalar, GEMV R=4 on two block sets (8 rows of H = 11008), GEMM with
+    // the row-wise kernels' block-wide teams (registers; memory past 16384).
     for (i, &(h, o, extra)) in [
         (8usize, 40usize, 0isize),
         (13, 20, 0),
@@ -47,6 +48,8 @@ fn adversarial_rows_on_every_path() {
         (1030, 260, 100),
         (4096, 4096, 0),
         (11008, 64, -1),
+        (8192, 64, 60),  // row-wise kernels: 512-thread teams, the row in registers
+        (20000, 64, 60), // rows past the registers: re-read from memory
     ]
     .iter()
     .enumerate()
@@ -101,6 +104,8 @@ fn results_are_bitwise_deterministic() {
         (8usize, 4096usize, 1000usize),
         (300, 1024, 700),
         (16, 8, 16),
+        (512, 4096, 64), // row-wise kernels: block-wide reductions in shared memory
+        (70, 20000, 30), // and from memory, past the registers
     ] {
         let params = random_params(h, o, 1e-5, 11);
         let x = normal_vec(rows * h, 12);
