@@ -340,7 +340,10 @@ impl CudaLayer {
                 // load. With overlap, the GEMM reads a and stats only after the kernel before
                 // it has finished (grid_dependency.cu).
                 unsafe {
-                    if overlap::enabled(self.device.info.cc) {
+                    let per_sm = k.gemm_per_sm[norm][usize::from(vec)][tile];
+                    if overlap::enabled(self.device.info.cc)
+                        && overlap::placement_safe(blocks, per_sm, self.device.info.sm_count)
+                    {
                         overlap::launch_overlapped(&self.stream, f, cfg, &mut params)
                     } else {
                         cudarc::driver::result::launch_kernel(

@@ -11,7 +11,7 @@ use lnl_core::Result;
 
 use crate::device::Device;
 use crate::errors;
-use crate::kernels::{compile_options, module_source, GEMM_TILES};
+use crate::kernels::{compile_options, gemm_smem_bytes, gemm_threads, module_source, GEMM_TILES};
 use crate::nvrtc::compile_cubin;
 
 /// The loaded functions of the module. Index `[0]` is the plain (unfused) variant, `[1]` the
@@ -23,6 +23,8 @@ pub(crate) struct Kernels {
     pub row_stats: CudaFunction,
     /// `[plain, norm]` x `[scalar, vec]` x tile (`GEMM_TILES` order).
     pub gemm: [[Vec<CudaFunction>; 2]; 2],
+    /// Blocks of each `gemm` function that fit on one SM at its launch (the driver's occupancy).
+    pub gemm_per_sm: [[Vec<u32>; 2]; 2],
     /// `[plain, norm]` x rows per group `[1, 2, 4, 8]`.
     pub gemv: [Vec<CudaFunction>; 2],
     /// `[plain, norm with 8-lane row groups, norm with 32-lane row groups, norm from registers]`.
@@ -95,10 +97,28 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
         )
         .map_err(|e| errors::device(name, "cuFuncSetAttribute(max dynamic shared)", e))?;
     }
+    let per_sm = |set: &Vec<CudaFunction>| -> Result<Vec<u32>> {
+        set.iter()
+            .enumerate()
+            .map(|(t, func)| {
+                func.occupancy_max_active_blocks_per_multiprocessor(
+                    gemm_threads(t),
+                    gemm_smem_bytes(t) as usize,
+                    None,
+                )
+                .map_err(|e| errors::device(name, "cuOccupancyMaxActiveBlocksPerMultiprocessor", e))
+            })
+            .collect()
+    };
+    let gemm_per_sm = [
+        [per_sm(&gemm[0][0])?, per_sm(&gemm[0][1])?],
+        [per_sm(&gemm[1][0])?, per_sm(&gemm[1][1])?],
+    ];
     let kernels = Arc::new(Kernels {
         layernorm: f("lnl_layernorm")?,
         row_stats: f("lnl_row_stats")?,
         gemm,
+        gemm_per_sm,
         gemv,
         tiny,
         _module: module,

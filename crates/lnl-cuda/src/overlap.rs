@@ -17,6 +17,17 @@ pub(crate) fn enabled(cc: (i32, i32)) -> bool {
     cc.0 >= 9 && !off
 }
 
+/// Whether an early start leaves the GEMM's blocks as evenly spread over the SMs as a normal
+/// launch: `blocks` in the grid, `per_sm` of them fit on an SM, `sms` SMs. Blocks that start
+/// while the kernel before still runs go wherever there is room, and in graph replay that
+/// stacked some SMs to capacity while others got one block: mid512 (256 blocks) with a tile
+/// that fits 3 per SM took 560-574 µs with the early start against 406-412 without (docs/PERF.md,
+/// session 8). No SM can exceed its even share (`blocks / sms`, rounded up) when that share is
+/// the capacity, and a grid of at least one full wave fills every SM either way.
+pub(crate) fn placement_safe(blocks: u32, per_sm: u32, sms: u32) -> bool {
+    per_sm <= blocks.div_ceil(sms.max(1)) || blocks >= per_sm.saturating_mul(sms)
+}
+
 /// Queues `f` on `stream` with programmatic stream serialisation.
 ///
 /// # Safety
@@ -55,4 +66,23 @@ pub(crate) unsafe fn launch_overlapped(
         )
     }
     .result()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placement_safe;
+
+    #[test]
+    fn early_start_only_where_it_cannot_stack_blocks() {
+        // mid512's 256 tiles on 132 SMs: safe at 2 per SM, not at 3 (the measured slowdown).
+        assert!(placement_safe(256, 2, 132));
+        assert!(!placement_safe(256, 3, 132));
+        // A grid of full waves, and one whose even share is the capacity.
+        assert!(placement_safe(1024, 3, 132));
+        assert!(placement_safe(396, 3, 132));
+        assert!(placement_safe(300, 3, 132));
+        // Fewer blocks than SMs with room for 4 each.
+        assert!(!placement_safe(80, 4, 132));
+        assert!(placement_safe(80, 1, 132));
+    }
 }
