@@ -333,6 +333,9 @@ impl CudaLayer {
                     &h32 as *const u32 as *mut c_void,
                     &ps as *const u64 as *mut c_void,
                 ];
+                let per_sm = k.gemm_per_sm[norm][usize::from(vec)][tile];
+                let early_start = overlap::enabled(self.device.info.cc)
+                    && overlap::placement_safe(blocks, per_sm, self.device.info.sm_count);
                 // SAFETY: params are lnl_gemm_*'s (a, w, bias, c, m, n, k, stats), each pointing
                 // to a value of that type that outlives the launch; a is rows*H, W is O*H,
                 // bias O, y rows*O, stats 2*rows (fused); one block per output tile of y; the
@@ -340,10 +343,7 @@ impl CudaLayer {
                 // load. With overlap, the GEMM reads a and stats only after the kernel before
                 // it has finished (grid_dependency.cu).
                 unsafe {
-                    let per_sm = k.gemm_per_sm[norm][usize::from(vec)][tile];
-                    if overlap::enabled(self.device.info.cc)
-                        && overlap::placement_safe(blocks, per_sm, self.device.info.sm_count)
-                    {
+                    if early_start {
                         overlap::launch_overlapped(&self.stream, f, cfg, &mut params)
                     } else {
                         cudarc::driver::result::launch_kernel(

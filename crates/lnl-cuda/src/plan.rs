@@ -13,8 +13,9 @@ use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 /// provider. Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 /// The tile of shapes whose GEMM_DEFAULT tiles leave at most 2 blocks per SM: the same tile
-/// without the 3-blocks register cap, 6 stages (branch tilem2: to be measured against
-/// `64x128x16_8x8s4m2` and GEMM_DEFAULT through LNL_CUDA_GEMM_TILE).
+/// without the 3-blocks register cap, 6 stages, so no SM takes 3 (branch tilem2). Measured in
+/// session 8: no faster than GEMM_DEFAULT held to 2 blocks per SM (docs/PERF.md; branch spread
+/// replaces it with that).
 const GEMM_TWO_PER_SM: &str = "64x128x16_8x8s6m2";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
@@ -256,7 +257,7 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         _ => wide,
     };
     let tile = match forced_tile() {
-        Some(t) if gemm_smem_bytes(t) <= info.smem_optin => t,
+        Some(t) if fits(t) => t,
         _ => default,
     };
     Core::Gemm {
