@@ -21,17 +21,16 @@
 
 // 64 x 128, 8 x 8 per thread, 128 threads, up to 3 blocks per SM (168-register cap), 56 KiB:
 // the default for every shape (docs/PERF.md: equal to the 128 x 128 tile on the large shapes
-// within 0.5%, better on mid512; fused vs unfused: docs/PERF.md, combined run 4).
+// within 0.5%, better on mid512; fused vs unfused: docs/PERF.md, combined run 4). A single wave
+// (mid512: 256 tiles) gets padded shared memory for at most 2 blocks per SM (plan.rs,
+// gemm_spread); a 255-register cap with 4 or 6 stages was slower there (session 8).
+// 1 block per SM (4 warps) of the 128 x 128 tile below ran at half speed on mid512: its unrolled
+// K-tile loop (2385 instructions) misses the instruction cache ("no instruction" stalls 0.72 per
+// issue), which one warp per scheduler cannot hide.
 LNL_GEMM_TILE(64x128x16_8x8s4, 64, 128, 16, 8, 4, 3)
-// 64 x 128 for shapes whose tiles leave at most 2 blocks per SM (mid512: 256 tiles on 132 SMs):
-// the 3-blocks-per-SM register cap (168) buys nothing there, and with 255 ptxas keeps more of the
-// loop's addresses (NVRTC 13.0: 1227 instructions per K-tile instead of 1236 plain, 1244 instead
-// of 1254 fused), with 4 or 6 stages (80 KiB: 2 blocks still fit).
-LNL_GEMM_TILE(64x128x16_8x8s4m2, 64, 128, 16, 8, 4, 2)
-LNL_GEMM_TILE(64x128x16_8x8s6m2, 64, 128, 16, 8, 6, 2)
 // 128 x 128, 8 x 16 per thread, 128 threads, 2 blocks per SM (255-register cap: 128
 // accumulators and two sets of A fragments), 80 KiB. Only through LNL_CUDA_GEMM_TILE (with k-major
-// A its fused variant spills 64 bytes at the cap; not timed since).
+// A its fused variant spills 68 bytes at the cap; 6% slower than 64 x 128 on large4096).
 LNL_GEMM_TILE(128x128x16_8x16s4, 128, 128, 16, 16, 4, 2)
 // 64 x 64, 8 x 4 per thread, 128 threads, up to 4 blocks per SM (128-register cap), 40 KiB:
 // twice the tiles of 64 x 128, for shapes whose 64 x 128 tiles do not cover the SMs (300 x 999

@@ -26,6 +26,10 @@ pub struct DeviceInfo {
     pub sm_count: u32,
     /// Largest dynamic shared memory a block may opt in to, bytes.
     pub smem_optin: u32,
+    /// Shared memory of one SM, bytes: what its resident blocks share.
+    pub smem_per_sm: u32,
+    /// Shared memory the driver reserves per resident block, bytes.
+    pub smem_reserved_per_block: u32,
     /// Global memory, bytes.
     pub total_mem: usize,
 }
@@ -111,6 +115,13 @@ pub(crate) fn open(ordinal: usize) -> Result<Device> {
             smem_optin: attr(
                 CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
             )? as u32,
+            smem_per_sm: attr(
+                CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR,
+            )? as u32,
+            // Reported from CUDA 11 on; older drivers reserve nothing.
+            smem_reserved_per_block: ctx
+                .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK)
+                .map_or(0, |v| v.max(0) as u32),
             total_mem: ctx.total_mem().unwrap_or(0),
         };
         Ok(Device {

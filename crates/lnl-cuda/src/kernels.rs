@@ -33,20 +33,23 @@ pub const SOURCES: [(&str, &str); 10] = [
     ("tiny.cu", include_str!("../../../kernels/cuda/tiny.cu")),
 ];
 
+/// One entry of [`GEMM_TILES`]: `(suffix, BM, BN, BK, TM, TN, STAGES, MINB)`.
+pub type GemmTile = (&'static str, usize, usize, usize, usize, usize, usize, u32);
+
 /// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
-/// `(suffix, BM, BN, BK, TM, TN, STAGES)`: a BM x BN block tile, K-tile BK, TM x TN outputs per
-/// thread, STAGES shared-memory buffers in the cp.async pipeline.
-pub const GEMM_TILES: [(&str, usize, usize, usize, usize, usize, usize); 5] = [
-    ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4),
-    ("64x128x16_8x8s4m2", 64, 128, 16, 8, 8, 4),
-    ("64x128x16_8x8s6m2", 64, 128, 16, 8, 8, 6),
-    ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4),
-    ("64x64x16_8x4s4", 64, 64, 16, 8, 4, 4),
+/// `(suffix, BM, BN, BK, TM, TN, STAGES, MINB)`: a BM x BN block tile, K-tile BK, TM x TN outputs
+/// per thread, STAGES shared-memory buffers in the cp.async pipeline, MINB blocks per SM promised
+/// by its `__launch_bounds__` (its register cap: ptxas fills it, so MINB is also the most blocks
+/// the registers admit).
+pub const GEMM_TILES: [GemmTile; 3] = [
+    ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4, 3),
+    ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4, 2),
+    ("64x64x16_8x4s4", 64, 64, 16, 8, 4, 4, 4),
 ];
 
 /// Threads of a GEMM block of tile `t` (an index into [`GEMM_TILES`]).
 pub fn gemm_threads(t: usize) -> u32 {
-    let (_, bm, bn, _, tm, tn, _) = GEMM_TILES[t];
+    let (_, bm, bn, _, tm, tn, ..) = GEMM_TILES[t];
     ((bm / tm) * (bn / tn)) as u32
 }
 
@@ -54,7 +57,7 @@ pub fn gemm_threads(t: usize) -> u32 {
 /// cp.async stages plus two BK x BM buffers of k-major A (gemm_smem_bytes in
 /// kernels/cuda/gemm_tile.cu).
 pub fn gemm_smem_bytes(t: usize) -> u32 {
-    let (_, bm, bn, bk, _, _, stages) = GEMM_TILES[t];
+    let (_, bm, bn, bk, _, _, stages, _) = GEMM_TILES[t];
     ((stages * (bm + bn) + 2 * bm) * bk * 4) as u32
 }
 

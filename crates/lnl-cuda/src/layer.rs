@@ -11,7 +11,7 @@ use lnl_core::{validate, Error, LayerInfo, LayerNormLinear, LayerParams, Param, 
 
 use crate::device::{Device, DeviceInfo};
 use crate::errors::{self, PROVIDER};
-use crate::kernels::{gemm_smem_bytes, gemm_threads};
+use crate::kernels::gemm_threads;
 use crate::module_cache::{self, Kernels};
 use crate::overlap;
 use crate::plan::{self, Core};
@@ -304,7 +304,12 @@ impl CudaLayer {
                 };
                 (&k.gemv[norm][Core::gemv_index(rows_per_group)], cfg)
             }
-            Core::Gemm { vec, tile, blocks } => {
+            Core::Gemm {
+                vec,
+                tile,
+                blocks,
+                smem_bytes,
+            } => {
                 let vec =
                     vec && aligned16(a, &self.stream) && aligned16(&self.weight, &self.stream);
                 // The fused kernel reads (mean, rstd) from scratch; the plain one ignores it.
@@ -316,7 +321,7 @@ impl CudaLayer {
                 let cfg = LaunchConfig {
                     grid_dim: (blocks, 1, 1),
                     block_dim: (gemm_threads(tile), 1, 1),
-                    shared_mem_bytes: gemm_smem_bytes(tile),
+                    shared_mem_bytes: smem_bytes,
                 };
                 let (pa, _ga) = a.device_ptr(&self.stream);
                 let (pw, _gw) = self.weight.device_ptr(&self.stream);
@@ -333,7 +338,8 @@ impl CudaLayer {
                     &h32 as *const u32 as *mut c_void,
                     &ps as *const u64 as *mut c_void,
                 ];
-                let per_sm = k.gemm_per_sm[norm][usize::from(vec)][tile];
+                let per_sm = k.gemm_per_sm[norm][usize::from(vec)][tile]
+                    .min(plan::blocks_by_smem(&self.device.info, smem_bytes));
                 let early_start = overlap::enabled(self.device.info.cc)
                     && overlap::placement_safe(blocks, per_sm, self.device.info.sm_count);
                 // SAFETY: params are lnl_gemm_*'s (a, w, bias, c, m, n, k, stats), each pointing

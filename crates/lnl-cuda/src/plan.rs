@@ -12,11 +12,6 @@ use crate::kernels::{gemm_smem_bytes, GEMM_TILES};
 /// blocks per SM, where 128x128 leaves one block of 4 warps per SM); docs/PERF.md, CUDA
 /// provider. Its 56 KiB of shared memory fit every device.
 const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
-/// The tile of shapes whose GEMM_DEFAULT tiles leave at most 2 blocks per SM: the same tile
-/// without the 3-blocks register cap, 6 stages, so no SM takes 3 (branch tilem2). Measured in
-/// session 8: no faster than GEMM_DEFAULT held to 2 blocks per SM (docs/PERF.md; branch spread
-/// replaces it with that).
-const GEMM_TWO_PER_SM: &str = "64x128x16_8x8s6m2";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
 const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
@@ -95,8 +90,14 @@ pub(crate) enum Core {
         blocks: u32,
         smem_bytes: u32,
     },
-    /// The tiled GEMM, one block per output tile; `tile` indexes `GEMM_TILES`.
-    Gemm { vec: bool, tile: usize, blocks: u32 },
+    /// The tiled GEMM, one block per output tile; `tile` indexes `GEMM_TILES`. `smem_bytes`:
+    /// the tile's pipeline, or more, to spread a single wave evenly (`gemm_spread`).
+    Gemm {
+        vec: bool,
+        tile: usize,
+        blocks: u32,
+        smem_bytes: u32,
+    },
 }
 
 impl Core {
@@ -244,27 +245,53 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             .expect("a compiled GEMM tile")
     };
     let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].1) * out.div_ceil(GEMM_TILES[t].2);
-    let (wide, few, two) = (
-        named(GEMM_DEFAULT),
-        named(GEMM_FEW_TILES),
-        named(GEMM_TWO_PER_SM),
-    );
+    let (wide, few) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES));
     let sms = info.sm_count as usize;
     let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
-    let default = match tiles_of(wide) {
-        n if n < sms && fits(few) => few,
-        n if n <= 2 * sms && fits(two) => two,
-        _ => wide,
+    let default = if tiles_of(wide) < sms && fits(few) {
+        few
+    } else {
+        wide
     };
     let tile = match forced_tile() {
         Some(t) if fits(t) => t,
         _ => default,
     };
+    // rows * out fits u32 (checked before planning), so the tile count fits too.
+    let blocks = tiles_of(tile) as u32;
     Core::Gemm {
         vec: hidden % 4 == 0,
         tile,
-        // rows * out fits u32 (checked before planning), so the tile count fits too.
-        blocks: tiles_of(tile) as u32,
+        blocks,
+        smem_bytes: gemm_spread(info, tile, blocks),
+    }
+}
+
+/// Blocks of `smem` bytes of dynamic shared memory that fit on one SM by shared memory.
+pub(crate) fn blocks_by_smem(info: &DeviceInfo, smem: u32) -> u32 {
+    info.smem_per_sm / (smem + info.smem_reserved_per_block).max(1)
+}
+
+/// The dynamic shared memory of the blocks of GEMM tile `tile` in a grid of `blocks`: the
+/// tile's pipeline, or, for a single wave that leaves room on the SMs, enough that no SM can
+/// take more than its even share (blocks / SMs, rounded up). Blocks go wherever there is room:
+/// on the H100, mid512's 256 blocks of a tile that fits 3 per SM ran up to 1.4x slower in graph
+/// replay when some SMs took 3 and others 1. Capped at 2 per SM, the 64x128 tile (4 stages,
+/// 168 registers) was also faster there than its 255-register variants (docs/PERF.md, session
+/// 8).
+fn gemm_spread(info: &DeviceInfo, tile: usize, blocks: u32) -> u32 {
+    let smem = gemm_smem_bytes(tile);
+    let (.., min_blocks) = GEMM_TILES[tile];
+    let share = blocks.div_ceil(info.sm_count.max(1));
+    if share >= blocks_by_smem(info, smem).min(min_blocks) {
+        return smem;
+    }
+    // The least shared memory with which `share` blocks fit and `share + 1` do not.
+    let padded = (info.smem_per_sm / (share + 1) + 1).saturating_sub(info.smem_reserved_per_block);
+    if padded > smem && padded <= info.smem_optin && blocks_by_smem(info, padded) == share {
+        padded
+    } else {
+        smem
     }
 }
 
@@ -308,6 +335,8 @@ mod tests {
             cc: (9, 0),
             sm_count: 132,
             smem_optin: 232_448,
+            smem_per_sm: 233_472,
+            smem_reserved_per_block: 1024,
             total_mem: 80 << 30,
         }
     }
@@ -370,15 +399,33 @@ mod tests {
             }
         );
         // GEMM shapes: 64x128 tiles, or 64x64 where 64x128 tiles would be fewer than the SMs.
+        // A single wave with room to spare gets shared memory for its even share per SM.
         let tile_of = |rows, out| match choose(&info, rows, 1000, out) {
-            Core::Gemm { tile, blocks, .. } => (GEMM_TILES[tile].0, blocks),
+            Core::Gemm {
+                tile,
+                blocks,
+                smem_bytes,
+                ..
+            } => (
+                GEMM_TILES[tile].0,
+                blocks,
+                smem_bytes,
+                blocks_by_smem(&info, smem_bytes),
+            ),
             c => panic!("GEMM expected, got {c:?}"),
         };
-        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s6m2", 256));
-        assert_eq!(tile_of(600, 4096), ("64x128x16_8x8s4", 320));
-        assert_eq!(tile_of(300, 999), ("64x64x16_8x4s4", 80));
-        assert_eq!(tile_of(1000, 999), ("64x64x16_8x4s4", 256));
-        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s6m2", 144));
+        let s4 = gemm_smem_bytes(0);
+        assert_eq!(s4, 57_344);
+        // mid512: 256 blocks, padded to 2 per SM (3 x (76_801 + 1024) > 233_472).
+        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s4", 256, 76_801, 2));
+        // An even share of 3 or more: the registers already cap the 64x128 tile at 3 per SM.
+        assert_eq!(tile_of(600, 4096), ("64x128x16_8x8s4", 320, s4, 4));
+        assert_eq!(tile_of(4096, 4096), ("64x128x16_8x8s4", 2048, s4, 4));
+        // 64x64 tiles (4 per SM by registers): 80 blocks get one SM each, 256 two per SM.
+        assert_eq!(tile_of(300, 999), ("64x64x16_8x4s4", 80, 115_713, 1));
+        assert_eq!(tile_of(1000, 999), ("64x64x16_8x4s4", 256, 76_801, 2));
+        assert_eq!(tile_of(1100, 999), ("64x128x16_8x8s4", 144, 76_801, 2));
+
         // One row of H = 60000 (240 KB) fits nowhere: the GEMM.
         assert!(matches!(choose(&info, 1, 60000, 64), Core::Gemm { .. }));
         // H % 4 != 0: no ring, x alone.
