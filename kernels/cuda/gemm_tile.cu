@@ -36,7 +36,6 @@
 //     exists in device memory.
 // Any M, N, K: out-of-range rows, columns and k are staged as 0 (and stay 0) and never stored.
 
-#define GEMM_GROUP_M 8  // tiles visited in groups of 8 along M so W tiles are reused from L2
 
 // Dynamic shared memory of a GEMM block: STAGES x (BM + BN) x BK floats of cp.async stages, plus
 // two BK x BM buffers of A transposed to k-major.
@@ -64,14 +63,8 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     extern __shared__ __align__(16) float gemm_smem[];
     const u32 tid = threadIdx.x;
 
-    // Block -> tile, grouped along M.
-    const u32 tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
-    const u32 width = GEMM_GROUP_M * tiles_n;
-    const u32 first_m = (blockIdx.x / width) * GEMM_GROUP_M;
-    const u32 gsize = min(tiles_m - first_m, (u32)GEMM_GROUP_M);
-    const u32 in_group = blockIdx.x % width;
-    const u32 m0 = (first_m + in_group % gsize) * BM;
-    const u32 n0 = (in_group / gsize) * BN;
+    u32 m0, n0;
+    gemm_tile_origin<BM, BN>(M, N, m0, n0);
 
     // Copy coordinates: chunk i of this thread is row r0 + i RS of the tile (RS = THREADS / KQ),
     // chunk q = tid % KQ of the row (the same q for every i). Element offsets are 32-bit (the
@@ -160,13 +153,7 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         for (int i = 0; i < LA; ++i) {
             float4 c = v[i];
             if constexpr (NORM) {
-                const float mu = a_mean[i];
-                // K % 4 == 0 (VEC): the chunk is all in or all out.
-                const float m0 = k0 < K ? mu : 0.0f;
-                const float m1 = VEC ? m0 : k0 + 1 < K ? mu : 0.0f;
-                const float m2 = VEC ? m0 : k0 + 2 < K ? mu : 0.0f;
-                const float m3 = VEC ? m0 : k0 + 3 < K ? mu : 0.0f;
-                c = make_float4(c.x - m0, c.y - m1, c.z - m2, c.w - m3);
+                c = gemm_centre4<VEC>(c, a_mean[i], k0, K);
             }
             // Row r0 + i RS: RS is a multiple of 32, so the XOR (bits 3-4) is chunk 0's.
             dst[i * RS + 0 * BM] = c.x;
@@ -186,10 +173,9 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     // wn WTN + 16 jh + 4 ln + jl (jh < TN / 4, jl < 4). Its A fragment at k is two float4 (h = 0,
     // 1) of the k-major buffer; the 8 row-lanes read one 128-byte span. W row (jh, jl)'s chunk c
     // is at chunk c ^ (4 jh % KQ) ^ ln.
-    const u32 warp = tid / 32, lane = tid % 32, lm = lane / LN, ln = lane % LN;
-    const u32 row0 = (warp / WARPS_N) * WTM + 4 * lm;
-    const u32 col0 = (warp % WARPS_N) * WTN + 4 * ln;
-    const u32 b_frag = A_FLOATS + col0 * BK + 4 * ln;
+    u32 row0, col0;
+    gemm_thread_origin<WARPS_N, WTM, WTN>(tid, row0, col0);
+    const u32 b_frag = A_FLOATS + col0 * BK + 4 * (tid % LN);
     static_assert(WTM == 64 && TM == 8, "two 4-row groups 32 apart per thread");
     float acc[TM][TN];
 #pragma unroll
@@ -209,25 +195,7 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     // kt + STAGES - 2 stay in flight meanwhile.
     static_assert(STAGES >= 3 && KQ % 2 == 0, "one stage read, one landed, one in flight");
     const u32 nk = (K + BK - 1) / BK;
-    // Prologue: the first stages' W (nothing before this kernel writes W), then, once the
-    // kernel before it on the stream has finished (grid_dependency.cu), the row means and A.
-    // Commit group s holds tile s's A, group 0 also the W of tiles 0 .. STAGES - 2: the waits
-    // below still find each tile whole when they count its group done.
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s)
-        if ((u32)s < nk) load_part(s, s, false, true);
-    grid_dependency_wait();
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
-        if ((u32)s < nk) load_part(s, s, true, false);
-        cp_async_commit();
-    }
-#pragma unroll
-    for (int i = 0; i < LA; ++i)
-        a_mean[i] = (NORM && a_row + i * RS < M) ? stats[2 * (size_t)(a_row + i * RS)] : 0.0f;
-    cp_async_wait<STAGES - 2>();  // tile 0
-    centre(0, 0, 0);
-    __syncthreads();
+    gemm_prologue<STAGES, LA, NORM>(nk, load_part, centre, a_mean, stats, a_row, RS, M);
     // Chunk c of k-major buffer t: a[2 kk + h] = rows row0 + 32 h .. + 3 at k = 4 c + kk.
     auto load_a = [&](float4 (&a)[TM], u32 t, u32 c) {
         const float* ap = gemm_smem + AT0 + t * A_FLOATS + 4 * c * BM + (row0 ^ (8 * c));
@@ -293,28 +261,5 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         t ^= 1;
     }
 
-    // Epilogue: (rstd scaling,) bias, bounds, 16-byte stores where the row allows.
-    const bool n_vec = (N & 3u) == 0;
-#pragma unroll
-    for (int i = 0; i < TM; ++i) {
-        const size_t m = (size_t)m0 + row0 + 32 * (i / 4) + i % 4;
-        if (m >= M) continue;
-        const float rstd = NORM ? stats[2 * m + 1] : 1.0f;
-        auto out = [&](float a, float b) { return NORM ? fmaf(a, rstd, b) : a + b; };
-        float* crow = C + m * N;
-#pragma unroll
-        for (int jh = 0; jh < TN / 4; ++jh) {
-            const size_t n = (size_t)n0 + col0 + 16 * jh;
-            const float* v = &acc[i][4 * jh];
-            if (n_vec && n + 3 < N) {
-                const float4 bb = ldg4(bias + n);
-                *reinterpret_cast<float4*>(crow + n) =
-                    make_float4(out(v[0], bb.x), out(v[1], bb.y), out(v[2], bb.z), out(v[3], bb.w));
-            } else {
-#pragma unroll
-                for (int j = 0; j < 4; ++j)
-                    if (n + j < N) crow[n + j] = out(v[j], bias[n + j]);
-            }
-        }
-    }
+    gemm_epilogue<TM, TN, NORM>(acc, C, bias, stats, M, N, m0, n0, row0, col0);
 }

@@ -2,7 +2,7 @@
 //! time as one translation unit. The order matters: later files use earlier ones.
 
 /// `(file name, source)` in compilation order.
-pub const SOURCES: [(&str, &str); 10] = [
+pub const SOURCES: [(&str, &str); 13] = [
     ("common.cu", include_str!("../../../kernels/cuda/common.cu")),
     (
         "async_copy.cu",
@@ -25,40 +25,87 @@ pub const SOURCES: [(&str, &str); 10] = [
         include_str!("../../../kernels/cuda/layernorm.cu"),
     ),
     (
+        "gemm_parts.cu",
+        include_str!("../../../kernels/cuda/gemm_parts.cu"),
+    ),
+    (
         "gemm_tile.cu",
         include_str!("../../../kernels/cuda/gemm_tile.cu"),
+    ),
+    (
+        "gemm_wt_tile.cu",
+        include_str!("../../../kernels/cuda/gemm_wt_tile.cu"),
     ),
     ("gemm.cu", include_str!("../../../kernels/cuda/gemm.cu")),
     ("gemv.cu", include_str!("../../../kernels/cuda/gemv.cu")),
     ("tiny.cu", include_str!("../../../kernels/cuda/tiny.cu")),
+    (
+        "transpose.cu",
+        include_str!("../../../kernels/cuda/transpose.cu"),
+    ),
 ];
 
-/// One entry of [`GEMM_TILES`]: `(suffix, BM, BN, BK, TM, TN, STAGES, MINB)`.
-pub type GemmTile = (&'static str, usize, usize, usize, usize, usize, usize, u32);
+/// A GEMM tile compiled into the module (kernels/cuda/gemm.cu).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GemmTile {
+    /// The kernels' name suffix.
+    pub name: &'static str,
+    /// Block tile rows and columns, K-tile.
+    pub bm: usize,
+    pub bn: usize,
+    pub bk: usize,
+    /// Outputs per thread.
+    pub tm: usize,
+    pub tn: usize,
+    /// Shared-memory buffers in the cp.async pipeline.
+    pub stages: usize,
+    /// Blocks per SM promised by its `__launch_bounds__` (its register cap: ptxas fills it, so
+    /// this is also the most blocks the registers admit).
+    pub min_blocks: u32,
+    /// The W^T core (kernels/cuda/gemm_wt_tile.cu), which reads W transposed, `[hidden, out]`.
+    pub w_transposed: bool,
+}
 
-/// GEMM tile shapes compiled into the module (kernels/cuda/gemm.cu), as
-/// `(suffix, BM, BN, BK, TM, TN, STAGES, MINB)`: a BM x BN block tile, K-tile BK, TM x TN outputs
-/// per thread, STAGES shared-memory buffers in the cp.async pipeline, MINB blocks per SM promised
-/// by its `__launch_bounds__` (its register cap: ptxas fills it, so MINB is also the most blocks
-/// the registers admit).
+const fn tile(
+    name: &'static str,
+    (bm, bn, bk): (usize, usize, usize),
+    (tm, tn): (usize, usize),
+    stages: usize,
+    min_blocks: u32,
+    w_transposed: bool,
+) -> GemmTile {
+    GemmTile {
+        name,
+        bm,
+        bn,
+        bk,
+        tm,
+        tn,
+        stages,
+        min_blocks,
+        w_transposed,
+    }
+}
+
+/// GEMM tiles compiled into the module (kernels/cuda/gemm.cu says what each is for).
 pub const GEMM_TILES: [GemmTile; 3] = [
-    ("64x128x16_8x8s4", 64, 128, 16, 8, 8, 4, 3),
-    ("128x128x16_8x16s4", 128, 128, 16, 8, 16, 4, 2),
-    ("64x64x16_8x4s4", 64, 64, 16, 8, 4, 4, 4),
+    tile("64x128x16_8x8s4", (64, 128, 16), (8, 8), 4, 3, false),
+    tile("64x64x16_8x4s4", (64, 64, 16), (8, 4), 4, 4, false),
+    tile("wt64x128x8_8x16s4", (64, 128, 8), (8, 16), 4, 4, true),
 ];
 
 /// Threads of a GEMM block of tile `t` (an index into [`GEMM_TILES`]).
 pub fn gemm_threads(t: usize) -> u32 {
-    let (_, bm, bn, _, tm, tn, ..) = GEMM_TILES[t];
-    ((bm / tm) * (bn / tn)) as u32
+    let g = GEMM_TILES[t];
+    ((g.bm / g.tm) * (g.bn / g.tn)) as u32
 }
 
 /// Dynamic shared memory of a GEMM block of tile `t`: STAGES x (BM + BN) x BK floats of
 /// cp.async stages plus two BK x BM buffers of k-major A (gemm_smem_bytes in
 /// kernels/cuda/gemm_tile.cu).
 pub fn gemm_smem_bytes(t: usize) -> u32 {
-    let (_, bm, bn, bk, _, _, stages, _) = GEMM_TILES[t];
-    ((stages * (bm + bn) + 2 * bm) * bk * 4) as u32
+    let g = GEMM_TILES[t];
+    ((g.stages * (g.bm + g.bn) + 2 * g.bm) * g.bk * 4) as u32
 }
 
 /// Every `extern "C"` kernel the module must export.
@@ -66,6 +113,7 @@ pub fn kernel_names() -> Vec<String> {
     let mut names: Vec<String> = [
         "lnl_layernorm",
         "lnl_row_stats",
+        "lnl_transpose",
         "lnl_tiny_plain",
         "lnl_tiny_norm_w8",
         "lnl_tiny_norm_w32",
@@ -79,8 +127,8 @@ pub fn kernel_names() -> Vec<String> {
             names.push(format!("lnl_gemv_r{r}_{kind}"));
         }
         for load in ["scalar", "vec"] {
-            for (tile, ..) in GEMM_TILES {
-                names.push(format!("lnl_gemm_{kind}_{load}_{tile}"));
+            for tile in GEMM_TILES {
+                names.push(format!("lnl_gemm_{kind}_{load}_{}", tile.name));
             }
         }
     }

@@ -11,7 +11,7 @@ use lnl_core::{validate, Error, LayerInfo, LayerNormLinear, LayerParams, Param, 
 
 use crate::device::{Device, DeviceInfo};
 use crate::errors::{self, PROVIDER};
-use crate::kernels::gemm_threads;
+use crate::kernels::{gemm_threads, GEMM_TILES};
 use crate::module_cache::{self, Kernels};
 use crate::overlap;
 use crate::plan::{self, Core};
@@ -41,6 +41,11 @@ pub struct CudaLayer {
     /// (fused GEMM path). Locked while a call queues its launches, so concurrent callers on the
     /// shared stream cannot interleave between the two kernels that use it.
     scratch: Mutex<Option<CudaSlice<f32>>>,
+    /// The weight above transposed, `[hidden, out]`, for the W^T GEMM core
+    /// (kernels/cuda/gemm_wt_tile.cu). Built on the device, in stream order, the first time a
+    /// call's plan picks that core (or by `prepare`), then kept: it doubles the weight memory of
+    /// layers that run such calls, and only theirs. Locked after `scratch`, never before.
+    weight_t: Mutex<Option<CudaSlice<f32>>>,
 }
 
 impl CudaLayer {
@@ -79,6 +84,7 @@ impl CudaLayer {
             out: o,
             eps: params.eps(),
             scratch: Mutex::new(None),
+            weight_t: Mutex::new(None),
         };
         // The uploads read host memory that the caller may free after build returns.
         layer.sync()?;
@@ -164,11 +170,50 @@ impl CudaLayer {
             .map_err(|e| errors::device(&self.device.info.name, "cuStreamSynchronize", e))
     }
 
-    /// Sizes the reusable intermediate buffer for calls of up to `rows` rows, so that a later
-    /// call allocates nothing (do this before capturing calls into a CUDA graph).
+    /// Sizes the reusable intermediate buffer for calls of up to `rows` rows, and builds the
+    /// transposed weight if a call of `rows` rows uses it, so that such a call allocates nothing
+    /// (do this before capturing calls into a CUDA graph).
     pub fn prepare(&self, rows: usize) -> Result<()> {
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)
+        self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)?;
+        if rows > 0
+            && self.uses_weight_t(plan::choose(&self.device.info, rows, self.hidden, self.out))
+        {
+            let mut wt = self.weight_t.lock().unwrap_or_else(|p| p.into_inner());
+            self.ensure_weight_t(&mut wt)?;
+        }
+        Ok(())
+    }
+
+    fn uses_weight_t(&self, core: Core) -> bool {
+        matches!(core, Core::Gemm { tile, .. } if GEMM_TILES[tile].w_transposed)
+    }
+
+    /// Builds W^T from the layer's weight on the device (queued on the stream), once.
+    fn ensure_weight_t(&self, wt: &mut Option<CudaSlice<f32>>) -> Result<()> {
+        if wt.is_some() {
+            return Ok(());
+        }
+        let (o, h) = (self.out, self.hidden);
+        let name = &self.device.info.name;
+        // SAFETY: the transpose queued right after writes every element.
+        let mut buf = unsafe { self.stream.alloc::<f32>(o * h) }
+            .map_err(|e| errors::alloc(name, o * h * 4, e))?;
+        let (o32, h32) = (o as u32, h as u32);
+        // O*H fits u32 (checked at build), so the tile count does too.
+        let tiles = (o.div_ceil(32) * h.div_ceil(32)) as u32;
+        let cfg = LaunchConfig {
+            grid_dim: (tiles, 1, 1),
+            block_dim: (256, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let mut b = self.stream.launch_builder(&self.kernels.transpose);
+        b.arg(&self.weight).arg(&mut buf).arg(&o32).arg(&h32);
+        // SAFETY: argument list matches lnl_transpose (src, dst, rows, cols); weight holds O*H
+        // floats (O rows of H), buf O*H; one block per 32 x 32 tile.
+        unsafe { b.launch(cfg) }.map_err(|e| errors::device(name, "launch lnl_transpose", e))?;
+        *wt = Some(buf);
+        Ok(())
     }
 
     fn scratch_len(&self, rows: usize) -> Result<usize> {
@@ -229,6 +274,10 @@ impl CudaLayer {
 
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         self.ensure_scratch(&mut scratch, self.scratch_len(rows)?)?;
+        let mut weight_t = self.weight_t.lock().unwrap_or_else(|p| p.into_inner());
+        if self.uses_weight_t(core) {
+            self.ensure_weight_t(&mut weight_t)?;
+        }
         // Both LayerNorm steps share one launch plan, so the paths differ only in what they write.
         let rl = plan::row_launch(&self.device.info, rows, h);
         let row_cfg = LaunchConfig {
@@ -310,8 +359,13 @@ impl CudaLayer {
                 blocks,
                 smem_bytes,
             } => {
-                let vec =
-                    vec && aligned16(a, &self.stream) && aligned16(&self.weight, &self.stream);
+                // The W^T core reads W^T [H, O], the other core W [O, H].
+                let w = if GEMM_TILES[tile].w_transposed {
+                    weight_t.as_ref().expect("built above")
+                } else {
+                    &self.weight
+                };
+                let vec = vec && aligned16(a, &self.stream) && aligned16(w, &self.stream);
                 // The fused kernel reads (mean, rstd) from scratch; the plain one ignores it.
                 let stats: &CudaSlice<f32> = match self.strategy {
                     Strategy::Fused => scratch.as_ref().expect("scratch sized above"),
@@ -324,7 +378,7 @@ impl CudaLayer {
                     shared_mem_bytes: smem_bytes,
                 };
                 let (pa, _ga) = a.device_ptr(&self.stream);
-                let (pw, _gw) = self.weight.device_ptr(&self.stream);
+                let (pw, _gw) = w.device_ptr(&self.stream);
                 let (pb, _gb) = self.bias.device_ptr(&self.stream);
                 let (ps, _gs) = stats.device_ptr(&self.stream);
                 let (py, _gy) = y.device_ptr_mut(&self.stream);
@@ -343,7 +397,7 @@ impl CudaLayer {
                 let early_start = overlap::enabled(self.device.info.cc)
                     && overlap::placement_safe(blocks, per_sm, self.device.info.sm_count);
                 // SAFETY: params are lnl_gemm_*'s (a, w, bias, c, m, n, k, stats), each pointing
-                // to a value of that type that outlives the launch; a is rows*H, W is O*H,
+                // to a value of that type that outlives the launch; a is rows*H, w is O*H (W or W^T),
                 // bias O, y rows*O, stats 2*rows (fused); one block per output tile of y; the
                 // dynamic shared memory is the tile's pipeline, within the limit set at module
                 // load. With overlap, the GEMM reads a and stats only after the kernel before

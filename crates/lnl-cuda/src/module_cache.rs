@@ -21,6 +21,8 @@ pub(crate) struct Kernels {
     _module: Arc<CudaModule>,
     pub layernorm: CudaFunction,
     pub row_stats: CudaFunction,
+    /// Builds W^T for the W^T GEMM core.
+    pub transpose: CudaFunction,
     /// `[plain, norm]` x `[scalar, vec]` x tile (`GEMM_TILES` order).
     pub gemm: [[Vec<CudaFunction>; 2]; 2],
     /// Blocks of each `gemm` function that fit on one SM at its launch (the driver's occupancy).
@@ -67,7 +69,7 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
     let gemm_set = |kind: &str, load: &str| -> Result<Vec<CudaFunction>> {
         GEMM_TILES
             .iter()
-            .map(|(tile, ..)| f(&format!("lnl_gemm_{kind}_{load}_{tile}")))
+            .map(|tile| f(&format!("lnl_gemm_{kind}_{load}_{}", tile.name)))
             .collect()
     };
     let gemv = [gemv_set("plain")?, gemv_set("norm")?];
@@ -117,6 +119,7 @@ pub(crate) fn kernels(device: &Device) -> Result<Arc<Kernels>> {
     let kernels = Arc::new(Kernels {
         layernorm: f("lnl_layernorm")?,
         row_stats: f("lnl_row_stats")?,
+        transpose: f("lnl_transpose")?,
         gemm,
         gemm_per_sm,
         gemv,

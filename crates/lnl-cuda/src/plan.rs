@@ -15,6 +15,13 @@ const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
 const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
+/// The tile of grids of more than `WT_MIN_TILES_PER_SM` tiles per SM, where K % 4 == 0 and
+/// O % 4 == 0: the W^T core (kernels/cuda/gemm_wt_tile.cu), 8 x 16 outputs per thread, 3-4%
+/// faster than GEMM_DEFAULT on large4096 on the H100. Its 2-warp blocks (at most 4 per SM by
+/// registers) ran 600 x 4096 outputs (320 tiles, 2-3 per SM) 25% slower than GEMM_DEFAULT and
+/// mid512 (256 tiles) at the same speed (docs/PERF.md, session 10).
+const GEMM_MANY_TILES: &str = "wt64x128x8_8x16s4";
+const WT_MIN_TILES_PER_SM: usize = 3;
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
 /// the OPW of its instantiations).
@@ -121,7 +128,7 @@ impl Core {
             } => format!("gemv(R={rows_per_group} x {row_groups} block sets)"),
             Core::Gemm { vec, tile, .. } => format!(
                 "gemm{}({})",
-                GEMM_TILES[*tile].0,
+                GEMM_TILES[*tile].name,
                 if *vec { "vec4" } else { "scalar" }
             ),
         }
@@ -136,7 +143,7 @@ fn forced_tile() -> Option<usize> {
     static FORCED: OnceLock<Option<usize>> = OnceLock::new();
     *FORCED.get_or_init(|| {
         let v = std::env::var("LNL_CUDA_GEMM_TILE").ok()?;
-        GEMM_TILES.iter().position(|(name, ..)| *name == v)
+        GEMM_TILES.iter().position(|t| t.name == v)
     })
 }
 
@@ -236,20 +243,26 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         }
     }
     // 64x128x16 with 8 x 8 outputs per thread (see GEMM_DEFAULT), unless its tiles would leave
-    // SMs idle. A forced tile whose pipeline needs more shared memory than a block may have here
-    // is ignored.
+    // SMs idle, or would be many (GEMM_MANY_TILES). A forced tile whose pipeline needs more shared
+    // memory than a block may have here is ignored.
     let named = |name: &str| {
         GEMM_TILES
             .iter()
-            .position(|(n, ..)| *n == name)
+            .position(|t| t.name == name)
             .expect("a compiled GEMM tile")
     };
-    let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].1) * out.div_ceil(GEMM_TILES[t].2);
-    let (wide, few) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES));
+    let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].bm) * out.div_ceil(GEMM_TILES[t].bn);
+    let (wide, few, many) = (
+        named(GEMM_DEFAULT),
+        named(GEMM_FEW_TILES),
+        named(GEMM_MANY_TILES),
+    );
     let sms = info.sm_count as usize;
     let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
     let default = if tiles_of(wide) < sms && fits(few) {
         few
+    } else if tiles_of(many) > WT_MIN_TILES_PER_SM * sms && hidden % 4 == 0 && out % 4 == 0 {
+        many
     } else {
         wide
     };
@@ -260,7 +273,8 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
     // rows * out fits u32 (checked before planning), so the tile count fits too.
     let blocks = tiles_of(tile) as u32;
     Core::Gemm {
-        vec: hidden % 4 == 0,
+        // 16-byte copies of x (rows of H), and of W^T (rows of O) for the W^T core.
+        vec: hidden % 4 == 0 && (out % 4 == 0 || !GEMM_TILES[tile].w_transposed),
         tile,
         blocks,
         smem_bytes: gemm_spread(info, tile, blocks),
@@ -281,7 +295,7 @@ pub(crate) fn blocks_by_smem(info: &DeviceInfo, smem: u32) -> u32 {
 /// 8).
 fn gemm_spread(info: &DeviceInfo, tile: usize, blocks: u32) -> u32 {
     let smem = gemm_smem_bytes(tile);
-    let (.., min_blocks) = GEMM_TILES[tile];
+    let min_blocks = GEMM_TILES[tile].min_blocks;
     let share = blocks.div_ceil(info.sm_count.max(1));
     if share >= blocks_by_smem(info, smem).min(min_blocks) {
         return smem;
@@ -407,7 +421,7 @@ mod tests {
                 smem_bytes,
                 ..
             } => (
-                GEMM_TILES[tile].0,
+                GEMM_TILES[tile].name,
                 blocks,
                 smem_bytes,
                 blocks_by_smem(&info, smem_bytes),
@@ -420,7 +434,12 @@ mod tests {
         assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s4", 256, 76_801, 2));
         // An even share of 3 or more: the registers already cap the 64x128 tile at 3 per SM.
         assert_eq!(tile_of(600, 4096), ("64x128x16_8x8s4", 320, s4, 4));
-        assert_eq!(tile_of(4096, 4096), ("64x128x16_8x8s4", 2048, s4, 4));
+        // More than 3 tiles per SM: the W^T core (28 KiB, 4 per SM by registers: no padding).
+        assert_eq!(tile_of(4096, 4096), ("wt64x128x8_8x16s4", 2048, 28_672, 7));
+        assert_eq!(tile_of(700, 4096), ("64x128x16_8x8s4", 352, s4, 4));
+        assert_eq!(tile_of(900, 4096), ("wt64x128x8_8x16s4", 480, 28_672, 7));
+        // ... unless O % 4 != 0 (its W^T rows would not take 16-byte copies).
+        assert_eq!(tile_of(4096, 4095), ("64x128x16_8x8s4", 2048, s4, 4));
         // 64x64 tiles (4 per SM by registers): 80 blocks get one SM each, 256 two per SM.
         assert_eq!(tile_of(300, 999), ("64x64x16_8x4s4", 80, 115_713, 1));
         assert_eq!(tile_of(1000, 999), ("64x64x16_8x4s4", 256, 76_801, 2));

@@ -38,6 +38,7 @@ fn fixed_shapes_cover_every_path() {
         (700, 256, 2100),  // GEMM vec, 17 tile columns (64x128 under the automatic choice)
         (150, 1028, 520),  // GEMM vec, ragged last K-tile (K % 16 == 4): zero-filled k
         (70, 12, 300),     // GEMM vec, K shorter than one K-tile
+        (1601, 68, 2100), // GEMM vec, W^T core (over 3 tiles per SM on the H100), ragged everywhere
     ];
     for (i, &(rows, h, o)) in shapes.iter().enumerate() {
         let params = random_params(h, o, 1e-5, 100 + i as u64);
