@@ -29,17 +29,17 @@
     LNL_GEMM_ENTRY(lnl_gemm_norm_vec_##SUFFIX, 32 * WM * WN, MINB, (gemm_wt_tile<WM, WN, STAGES, true, true>))
 
 // 64 x 128, 8 x 8 per thread, 128 threads, up to 3 blocks per SM (168-register cap), 56 KiB:
-// the default for grids of up to 3 tiles per SM (docs/PERF.md: equal to the 128 x 128 tile on
-// the large shapes within 0.5%, better on mid512; fused vs unfused: docs/PERF.md, combined run
-// 4). A single wave (mid512: 256 tiles) gets padded shared memory for at most 2 blocks per SM
-// (plan.rs, gemm_spread); a 255-register cap with 4 or 6 stages was slower there (session 8).
-// 1 block per SM (4 warps) of a 128 x 128 tile with 8 x 16 per thread ran at half speed on
-// mid512: its unrolled K-tile loop (2385 instructions) misses the instruction cache.
+// the default where the W^T core does not fit the grid (3 tiles on the busiest SMs, H or O not
+// a multiple of 4). It matched a 128 x 128 tile within 0.5% on the large shapes and beat it on
+// mid512 (docs/PERF.md). A single wave gets padded shared memory for at most its even share of
+// blocks per SM (plan.rs, gemm_spread). 1 block per SM (4 warps) of a 128 x 128 tile with 8 x 16
+// per thread and a K-tile of 16 ran at half speed on mid512: its unrolled K-tile loop (2385
+// instructions) missed the instruction cache.
 LNL_GEMM_TILE(64x128x16_8x8s4, 64, 128, 16, 8, 4, 3)
 // 64 x 64, 8 x 4 per thread, 128 threads, up to 4 blocks per SM (128-register cap), 40 KiB:
 // twice the tiles of 64 x 128, for shapes whose 64 x 128 tiles do not cover the SMs (300 x 999
 // outputs: 47 instead of 70 us on the H100); slower where they do (mid512 444 against 412 us).
 LNL_GEMM_TILE(64x64x16_8x4s4, 64, 64, 16, 4, 4, 4)
-// W^T core, 64 x 128 (2 warps), up to 4 blocks per SM (255-register cap), 28 KiB: grids of more
-// than 3 tiles per SM (gemm_wt_tile.cu says why).
+// W^T core, 64 x 128 (2 warps), up to 4 blocks per SM (255-register cap), 28 KiB: grids whose
+// busiest SMs take 2 tiles or more than 3 (gemm_wt_tile.cu says why).
 LNL_GEMM_WT_TILE(wt64x128x8_8x16s4, 1, 2, 4, 4)

@@ -9,10 +9,10 @@
 // FFMAs (gemm_tile.cu's 8 x 8: 16 per 256), and a K-tile of 8 keeps the fully unrolled K-tile
 // loop near 1200 instructions (8 x 16 with a K-tile of 16 missed the instruction cache).
 // The price is registers: about 235 a thread, so at most 8 warps per SM (gemm_tile.cu's 64 x 128
-// tile: 12). On the H100 (session 10, docs/PERF.md) it ran large4096 3-4% faster than
-// gemm_tile.cu and mid512 about equal, but grids that leave an odd number of its 2-warp blocks
-// on the busiest SMs (600 x 4096 outputs: 320 tiles) 25% slower: the plan uses it only for grids
-// of more than 3 tiles per SM.
+// tile: 12). On the H100 (session 10, docs/PERF.md) it ran large4096 3-4% and mid512 1-2%
+// faster than gemm_tile.cu, but grids that leave 3 of its 2-warp blocks on the busiest SMs (600 x
+// 4096 outputs: 320 tiles) 25% slower: the plan uses it where the busiest SMs take 2 tiles or
+// more than 3.
 //
 // Staging: a STAGES-deep cp.async pipeline, global -> shared with no register round trip (16-byte
 // cp.async.cg when K % 4 == 0, N % 4 == 0 and the operands are 16-byte aligned, else 4-byte
@@ -184,10 +184,18 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
         const float av[TM] = {a[0].x, a[0].y, a[0].z, a[0].w, a[1].x, a[1].y, a[1].z, a[1].w};
         const float bv[TN] = {b[0].x, b[0].y, b[0].z, b[0].w, b[1].x, b[1].y, b[1].z, b[1].w,
                               b[2].x, b[2].y, b[2].z, b[2].w, b[3].x, b[3].y, b[3].z, b[3].w};
+        // Column by column: each W value feeds 8 consecutive FFMAs (the operand reuse cache).
+        // The fused kernel walks the rows of odd columns backwards. The order only steers
+        // ptxas's register allocation, and with it bank conflicts: on the H100 (NVRTC 13.0,
+        // docs/PERF.md, session 10) these were the fastest of four orders, plain 1-2% and fused
+        // 1% faster than row by row.
 #pragma unroll
-        for (int i = 0; i < TM; ++i)
+        for (int j = 0; j < TN; ++j)
 #pragma unroll
-            for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+            for (int ii = 0; ii < TM; ++ii) {
+                const int i = NORM && j % 2 == 1 ? TM - 1 - ii : ii;
+                acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+            }
     };
     float4 fa[2][2], fb[2][4];
     load_frag(fa[0], fb[0], 0, 0, 0);

@@ -15,13 +15,12 @@ const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
 const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
-/// The tile of grids of more than `WT_MIN_TILES_PER_SM` tiles per SM, where K % 4 == 0 and
-/// O % 4 == 0: the W^T core (kernels/cuda/gemm_wt_tile.cu), 8 x 16 outputs per thread, 3-4%
-/// faster than GEMM_DEFAULT on large4096 on the H100. Its 2-warp blocks (at most 4 per SM by
-/// registers) ran 600 x 4096 outputs (320 tiles, 2-3 per SM) 25% slower than GEMM_DEFAULT and
-/// mid512 (256 tiles) at the same speed (docs/PERF.md, session 10).
-const GEMM_MANY_TILES: &str = "wt64x128x8_8x16s4";
-const WT_MIN_TILES_PER_SM: usize = 3;
+/// The tile of grids whose busiest SMs take 2 tiles, or more than 3, where K % 4 == 0 and
+/// O % 4 == 0: the W^T core (kernels/cuda/gemm_wt_tile.cu), 8 x 16 outputs per thread, 2 warps a
+/// block. On the H100 it ran large4096 3-4% and mid512 (256 tiles, 2 per SM) 1-2% faster than
+/// GEMM_DEFAULT, but 600 x 4096 outputs (320 tiles: 3 on some SMs, whose 6 warps load two of
+/// the four schedulers twice) 25% slower (docs/PERF.md, session 10).
+const GEMM_WT: &str = "wt64x128x8_8x16s4";
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
 /// the OPW of its instantiations).
@@ -243,7 +242,7 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         }
     }
     // 64x128x16 with 8 x 8 outputs per thread (see GEMM_DEFAULT), unless its tiles would leave
-    // SMs idle, or would be many (GEMM_MANY_TILES). A forced tile whose pipeline needs more shared
+    // SMs idle, or the W^T core's fit (GEMM_WT). A forced tile whose pipeline needs more shared
     // memory than a block may have here is ignored.
     let named = |name: &str| {
         GEMM_TILES
@@ -252,17 +251,16 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             .expect("a compiled GEMM tile")
     };
     let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].bm) * out.div_ceil(GEMM_TILES[t].bn);
-    let (wide, few, many) = (
-        named(GEMM_DEFAULT),
-        named(GEMM_FEW_TILES),
-        named(GEMM_MANY_TILES),
-    );
+    let (wide, few, wt) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES), named(GEMM_WT));
     let sms = info.sm_count as usize;
     let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
     let default = if tiles_of(wide) < sms && fits(few) {
         few
-    } else if tiles_of(many) > WT_MIN_TILES_PER_SM * sms && hidden % 4 == 0 && out % 4 == 0 {
-        many
+    } else if hidden % 4 == 0 && out % 4 == 0 && {
+        let share = tiles_of(wt).div_ceil(sms.max(1));
+        share == 2 || share >= 4
+    } {
+        wt
     } else {
         wide
     };
@@ -430,9 +428,12 @@ mod tests {
         };
         let s4 = gemm_smem_bytes(0);
         assert_eq!(s4, 57_344);
-        // mid512: 256 blocks, padded to 2 per SM (3 x (76_801 + 1024) > 233_472).
-        assert_eq!(tile_of(512, 4096), ("64x128x16_8x8s4", 256, 76_801, 2));
-        // An even share of 3 or more: the registers already cap the 64x128 tile at 3 per SM.
+        // mid512: 256 blocks of the W^T core, padded to 2 per SM (3 x (76_801 + 1024) >
+        // 233_472).
+        assert_eq!(tile_of(512, 4096), ("wt64x128x8_8x16s4", 256, 76_801, 2));
+        // 132 tiles, one per SM: the 8 x 8 core (4 warps, not the W^T core's 2).
+        assert_eq!(tile_of(768, 1408), ("64x128x16_8x8s4", 132, 115_713, 1));
+        // An even share of 3: the 8 x 8 core (the registers cap it at 3 per SM).
         assert_eq!(tile_of(600, 4096), ("64x128x16_8x8s4", 320, s4, 4));
         // More than 3 tiles per SM: the W^T core (28 KiB, 4 per SM by registers: no padding).
         assert_eq!(tile_of(4096, 4096), ("wt64x128x8_8x16s4", 2048, 28_672, 7));
