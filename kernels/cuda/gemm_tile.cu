@@ -36,7 +36,6 @@
 //     exists in device memory.
 // Any M, N, K: out-of-range rows, columns and k are staged as 0 (and stay 0) and never stored.
 
-
 // Dynamic shared memory of a GEMM block: STAGES x (BM + BN) x BK floats of cp.async stages, plus
 // two BK x BM buffers of A transposed to k-major.
 __host__ __device__ constexpr u32 gemm_smem_bytes(int BM, int BN, int BK, int STAGES) {

@@ -204,7 +204,7 @@ impl CudaLayer {
         let tiles = (o.div_ceil(32) * h.div_ceil(32)) as u32;
         let cfg = LaunchConfig {
             grid_dim: (tiles, 1, 1),
-            block_dim: (256, 1, 1),
+            block_dim: (TRANSPOSE_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
         let mut b = self.stream.launch_builder(&self.kernels.transpose);
@@ -429,6 +429,9 @@ impl CudaLayer {
         Ok(())
     }
 }
+
+/// Threads of an `lnl_transpose` block (32 x 8; its `__launch_bounds__`, kernels/cuda/transpose.cu).
+const TRANSPOSE_THREADS: u32 = 256;
 
 /// Where the LayerNorm of a call happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -254,12 +254,12 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
     let (wide, few, wt) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES), named(GEMM_WT));
     let sms = info.sm_count as usize;
     let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
+    // Tiles of the W^T core on the busiest SMs of an even spread.
+    let wt_share = tiles_of(wt).div_ceil(sms.max(1));
+    let wt_fits = hidden % 4 == 0 && out % 4 == 0 && (wt_share == 2 || wt_share >= 4);
     let default = if tiles_of(wide) < sms && fits(few) {
         few
-    } else if hidden % 4 == 0 && out % 4 == 0 && {
-        let share = tiles_of(wt).div_ceil(sms.max(1));
-        share == 2 || share >= 4
-    } {
+    } else if wt_fits {
         wt
     } else {
         wide
