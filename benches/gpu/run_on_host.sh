@@ -12,7 +12,7 @@ mkdir -p "$out"
 export LNL_REQUIRE_CUDA=1
 stages=" $* "
 # Every GEMM tile compiled into the module (crates/lnl-cuda/src/kernels.rs, GEMM_TILES).
-tiles="64x128x16_8x8s4 64x64x16_8x4s4 wt64x128x8_8x16s4"
+tiles="64x128x16_8x8s4 64x64x16_8x4s4 wt64x128x8_8x16s4 wt64x128x16_8x16s4k2"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader
 status=0
 if [[ $stages == *" tests "* ]]; then
@@ -78,7 +78,7 @@ if [[ $stages == *" profile "* ]]; then
   for s in barrier long_scoreboard short_scoreboard mio_throttle math_pipe_throttle wait not_selected; do
     metrics+=,smsp__warp_issue_stalled_${s}_per_warp_active.pct
   done
-  for spec in seed:lnl_tiny_norm_reg decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_64x128x16_8x8s4 \
+  for spec in seed:lnl_tiny_norm_reg decode8:lnl_gemv_r8_norm mid512:lnl_gemm_norm_vec_wt64x128x16_8x16s4k2 \
       large4096:lnl_gemm_norm_vec_wt64x128x8_8x16s4 large4096:lnl_gemm_plain_vec_wt64x128x8_8x16s4; do
     shape=${spec%%:*} kernel=${spec#*:}
     echo "== ncu $kernel ($shape)" | tee -a "$out/ncu.log"

@@ -21,12 +21,13 @@
     LNL_GEMM_ENTRY(lnl_gemm_norm_scalar_##SUFFIX, (BM / 8) * (BN / TN), MINB, (gemm_tile<BM, BN, BK, TN, STAGES, false, true>))   \
     LNL_GEMM_ENTRY(lnl_gemm_norm_vec_##SUFFIX, (BM / 8) * (BN / TN), MINB, (gemm_tile<BM, BN, BK, TN, STAGES, true, true>))
 
-// gemm_wt_tile.cu: (64 WM) x (64 WN), K-tile 8, 8 x 16 outputs per thread, 32 WM WN threads.
-#define LNL_GEMM_WT_TILE(SUFFIX, WM, WN, STAGES, MINB)                                                        \
-    LNL_GEMM_ENTRY(lnl_gemm_plain_scalar_##SUFFIX, 32 * WM * WN, MINB, (gemm_wt_tile<WM, WN, STAGES, false, false>)) \
-    LNL_GEMM_ENTRY(lnl_gemm_plain_vec_##SUFFIX, 32 * WM * WN, MINB, (gemm_wt_tile<WM, WN, STAGES, true, false>))     \
-    LNL_GEMM_ENTRY(lnl_gemm_norm_scalar_##SUFFIX, 32 * WM * WN, MINB, (gemm_wt_tile<WM, WN, STAGES, false, true>))   \
-    LNL_GEMM_ENTRY(lnl_gemm_norm_vec_##SUFFIX, 32 * WM * WN, MINB, (gemm_wt_tile<WM, WN, STAGES, true, true>))
+// gemm_wt_tile.cu: (64 WM) x (64 WN), K-tile 8 KS, 8 x 16 outputs per thread, 32 WM WN KS threads
+// (KS slices of the K-tile).
+#define LNL_GEMM_WT_TILE(SUFFIX, WM, WN, KS, STAGES, MINB)                                                        \
+    LNL_GEMM_ENTRY(lnl_gemm_plain_scalar_##SUFFIX, 32 * WM * WN * KS, MINB, (gemm_wt_tile<WM, WN, KS, STAGES, false, false>)) \
+    LNL_GEMM_ENTRY(lnl_gemm_plain_vec_##SUFFIX, 32 * WM * WN * KS, MINB, (gemm_wt_tile<WM, WN, KS, STAGES, true, false>))     \
+    LNL_GEMM_ENTRY(lnl_gemm_norm_scalar_##SUFFIX, 32 * WM * WN * KS, MINB, (gemm_wt_tile<WM, WN, KS, STAGES, false, true>))   \
+    LNL_GEMM_ENTRY(lnl_gemm_norm_vec_##SUFFIX, 32 * WM * WN * KS, MINB, (gemm_wt_tile<WM, WN, KS, STAGES, true, true>))
 
 // 64 x 128, 8 x 8 per thread, 128 threads, up to 3 blocks per SM (168-register cap), 56 KiB:
 // the default where the W^T core does not fit the grid (3 tiles on the busiest SMs, H or O not
@@ -42,4 +43,8 @@ LNL_GEMM_TILE(64x128x16_8x8s4, 64, 128, 16, 8, 4, 3)
 LNL_GEMM_TILE(64x64x16_8x4s4, 64, 64, 16, 4, 4, 4)
 // W^T core, 64 x 128 (2 warps), up to 4 blocks per SM (255-register cap), 28 KiB: grids whose
 // busiest SMs take 2 tiles or more than 3 (gemm_wt_tile.cu says why).
-LNL_GEMM_WT_TILE(wt64x128x8_8x16s4, 1, 2, 4, 4)
+LNL_GEMM_WT_TILE(wt64x128x8_8x16s4, 1, 2, 1, 4, 4)
+// The same with the K-tile (16) in two slices, each taken by 2 warps whose sums meet at the end:
+// 4 warps a block, up to 2 blocks per SM, 56 KiB. For grids of at most 2 tiles per SM (mid512),
+// whose 2-warp blocks leave one warp per scheduler.
+LNL_GEMM_WT_TILE(wt64x128x16_8x16s4k2, 1, 2, 2, 4, 2)

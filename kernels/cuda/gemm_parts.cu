@@ -65,18 +65,19 @@ __device__ __forceinline__ void gemm_prologue(u32 nk, LoadPart& load_part, Centr
 
 // The epilogue: a thread's 8 x TN
 // accumulators are rows m0 + row0 + 32 h + e (i = 4 h + e < 8) and columns n0 + col0 + 16 jh + jl
-// (jh < TN / 4, jl < 4). Unfused: C = acc + bias. Fused (NORM): C = acc * rstd_m + c, rstd from
-// lnl_row_stats. Bounds checked; 16-byte stores where the row allows.
+// (jh < TN / 4, jl < 4); it stores the 4-row groups h whose bit is set in `groups`. Unfused:
+// C = acc + bias. Fused (NORM): C = acc * rstd_m + c, rstd from lnl_row_stats. Bounds checked;
+// 16-byte stores where the row allows.
 template <int TM, int TN, bool NORM>
 __device__ __forceinline__ void gemm_epilogue(const float (&acc)[TM][TN], float* __restrict__ C,
                                               const float* __restrict__ bias, const float* __restrict__ stats,
-                                              u32 M, u32 N, u32 m0, u32 n0, u32 row0, u32 col0) {
+                                              u32 M, u32 N, u32 m0, u32 n0, u32 row0, u32 col0, u32 groups) {
     static_assert(TM == 8 && TN % 4 == 0, "two 4-row groups 32 apart, column groups 16 apart");
     const bool n_vec = (N & 3u) == 0;
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
         const size_t m = (size_t)m0 + row0 + 32 * (i / 4) + i % 4;
-        if (m >= M) continue;
+        if (m >= M || !((groups >> (i / 4)) & 1u)) continue;
         const float rstd = NORM ? stats[2 * m + 1] : 1.0f;
         auto out = [&](float a, float b) { return NORM ? fmaf(a, rstd, b) : a + b; };
         float* crow = C + m * N;

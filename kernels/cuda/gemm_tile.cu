@@ -260,5 +260,5 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         t ^= 1;
     }
 
-    gemm_epilogue<TM, TN, NORM>(acc, C, bias, stats, M, N, m0, n0, row0, col0);
+    gemm_epilogue<TM, TN, NORM>(acc, C, bias, stats, M, N, m0, n0, row0, col0, 3u);
 }

@@ -3,16 +3,22 @@
 // the device the first time a call needs it), so that both operands reach shared memory k-major
 // and the loop is one outer product per k. Plain fp32 FFMA (no TF32).
 //
-// Block tile BM x BN (BM = 64 WARPS_M, BN = 64 WARPS_N), K-tile 8, 8 x 16 outputs per thread;
-// the lanes of a warp are laid out 8 (rows) x 4 (columns), each warp a 64 x 64 tile. Per k a
+// Block tile BM x BN (BM = 64 WARPS_M, BN = 64 WARPS_N), K-tile 8 per slice, 8 x 16 outputs per
+// thread; the lanes of a warp are laid out 8 (rows) x 4 (columns), each warp a 64 x 64 tile. Per k a
 // thread loads 2 float4 of A (8 rows) and 4 of W (16 columns) for 128 FFMAs: 6 LDS.128 per 128
 // FFMAs (gemm_tile.cu's 8 x 8: 16 per 256), and a K-tile of 8 keeps the fully unrolled K-tile
 // loop near 1200 instructions (8 x 16 with a K-tile of 16 missed the instruction cache).
 // The price is registers: about 235 a thread, so at most 8 warps per SM (gemm_tile.cu's 64 x 128
-// tile: 12). On the H100 (session 10, docs/PERF.md) it ran large4096 3-4% and mid512 1-2%
-// faster than gemm_tile.cu, but grids that leave 3 of its 2-warp blocks on the busiest SMs (600 x
-// 4096 outputs: 320 tiles) 25% slower: the plan uses it where the busiest SMs take 2 tiles or
-// more than 3.
+// tile: 12). On the H100 (session 10, docs/PERF.md) it ran large4096 3-4% faster than
+// gemm_tile.cu, but grids that leave 3 of its 2-warp blocks on the busiest SMs (600 x 4096
+// outputs: 320 tiles) 25% slower: the plan uses it where the busiest SMs take more than 3 tiles.
+//
+// K slices (SLICES = 2): where the busiest SMs take only 2 tiles (mid512), 2-warp blocks leave
+// one warp per scheduler, which cannot keep the FMA pipe busy on its own. Then a block has two
+// sets of warps on the same output tile: the K-tile is 16, the first set takes its k 0..7, the
+// second k 8..15, each with its own k-major A buffers, and at the end the sets add their partial
+// sums through shared memory, each set storing half of the tile. 2 warps per scheduler, the
+// same loop; mid512 ran 5.8% faster on the H100 (session 11).
 //
 // Staging: a STAGES-deep cp.async pipeline, global -> shared with no register round trip (16-byte
 // cp.async.cg when K % 4 == 0, N % 4 == 0 and the operands are 16-byte aligned, else 4-byte
@@ -20,14 +26,15 @@
 // (see the main loop): it publishes tile kt + 1 and proves every warp finished tile kt - 1, whose
 // buffer the copies issued right after it (tile kt + STAGES - 1) overwrite.
 //
-// Shared layout of a stage: A [BM][8] (32-byte rows) then WT [8][BN], both as in global memory,
-// so a warp's copies fill contiguous bytes (no bank conflicts, no swizzle). Each thread then
-// moves its own A chunks (4 k of one row) of a landed stage into a k-major buffer ([k][BM], two
-// of them, alternating by K-tile), centring them on the way when fused (below). Element (k, r) of
-// that buffer sits at k BM + (r ^ 16 (k / 4)): the XOR puts the two k-chunks of a warp's rows in
-// different halves of the banks for the transposing stores, and keeps 4-row groups whole for the
-// fragments' 16-byte reads. A fragment float4 then holds 4 rows at one k, a W fragment 4 columns
-// at one k, and the 8 row-lanes (4 column-lanes) of a warp read one 128-byte (64-byte) span.
+// Shared layout of a stage: A [BM][BK] then WT [BK][BN], both as in global memory, so a warp's
+// copies fill contiguous bytes (no bank conflicts, no swizzle). Each thread then moves its own A
+// chunks (4 k of one row) of a landed stage into its slice's k-major buffer ([k][BM], two per
+// slice, alternating by K-tile), centring them on the way when fused (below). Element (k, r) of
+// that buffer sits at k BM + (r ^ (32 / KQ) q), q the k-chunk of the K-tile (KQ of them): the XOR
+// puts the KQ k-chunks of a warp's rows in different banks for the transposing stores, and keeps
+// 4-row groups whole for the fragments' 16-byte reads. A fragment float4 then holds 4 rows at one
+// k, a W fragment 4 columns at one k, and the 8 row-lanes (4 column-lanes) of a warp read one
+// 128-byte (64-byte) span.
 //
 // The strategies differ only in the A staging and the epilogue (template NORM):
 //   NORM = false (unfused): A is xhat written by lnl_layernorm; C = acc + bias.
@@ -39,25 +46,36 @@
 //     exists in device memory.
 // Any M, N, K: out-of-range rows, columns and k are staged as 0 (and stay 0) and never stored.
 
-#define GEMM_WT_BK 8  // K-tile
+#define GEMM_WT_SK 8  // k of a K-tile per slice
 
-template <int WARPS_M, int WARPS_N, int STAGES, bool VEC, bool NORM>
+template <int WARPS_M, int WARPS_N, int SLICES, int STAGES, bool VEC, bool NORM>
 __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const float* __restrict__ WT,
                                              const float* __restrict__ bias, float* __restrict__ C, u32 M,
                                              u32 N, u32 K, const float* __restrict__ stats) {
-    constexpr int BK = GEMM_WT_BK, KQ = BK / 4;    // K-tile, 16-byte chunks per A row of it
-    constexpr int TM = 8, TN = 16, LM = 8, LN = 4;  // per-thread rows, columns; lanes along each
-    constexpr int WTM = LM * TM, WTN = LN * TN;     // warp tile, 64 x 64
-    constexpr int BM = WARPS_M * WTM, BN = WARPS_N * WTN, THREADS = 32 * WARPS_M * WARPS_N;
+    constexpr int SK = GEMM_WT_SK, BK = SK * SLICES;  // k per slice, K-tile
+    constexpr int KQ = BK / 4;                        // 16-byte chunks per A row of a K-tile
+    constexpr int TM = 8, TN = 16, LM = 8, LN = 4;    // per-thread rows, columns; lanes along each
+    constexpr int WTM = LM * TM, WTN = LN * TN;       // warp tile, 64 x 64
+    constexpr int BM = WARPS_M * WTM, BN = WARPS_N * WTN;
+    constexpr int SLICE_THREADS = 32 * WARPS_M * WARPS_N, THREADS = SLICE_THREADS * SLICES;
     constexpr int LA = BM * KQ / THREADS;  // A chunks copied per thread per K-tile
     constexpr int CW = BN / 4;             // WT chunks per k row of the tile
     constexpr int LB = BK * CW / THREADS;  // WT chunks copied per thread per K-tile
     constexpr u32 A_FLOATS = BM * BK, STAGE_FLOATS = (BM + BN) * BK;
-    constexpr u32 AT0 = STAGES * STAGE_FLOATS;  // the two k-major A buffers, [k][BM] each
-    static_assert(KQ == 2, "the k-major XOR (16 (k / 4)) assumes two k-chunks per K-tile");
+    constexpr u32 AT0 = STAGES * STAGE_FLOATS;  // per slice, two k-major A buffers, [SK][BM] each
+    constexpr u32 AT_FLOATS = SK * BM;          // one k-major buffer
+    // The k-major XOR: 32 / KQ per k-chunk of the K-tile, so that a warp's transposing stores
+    // (KQ chunks of 32 / KQ rows) cover all 32 banks.
+    constexpr u32 XOR_STEP = 32 / KQ;
+    static_assert(SLICES == 1 || SLICES == 2, "one slice, or two (their partial sums added at the end)");
     static_assert(LA >= 1 && LB >= 1 && THREADS % CW == 0, "copy layout");
+    static_assert(SLICES == 1 || STAGES * STAGE_FLOATS >= 64 * THREADS, "the stages hold the exchange");
     extern __shared__ __align__(16) float gemm_smem[];
     const u32 tid = threadIdx.x;
+    // This warp's slice: it takes k = SK slice .. SK slice + SK - 1 of each K-tile, and outputs
+    // as thread `tid_s` of a one-slice block would.
+    const u32 slice = SLICES == 1 ? 0u : tid / SLICE_THREADS;
+    const u32 tid_s = SLICES == 1 ? tid : tid % SLICE_THREADS;
 
     u32 m0, n0;
     gemm_tile_origin<BM, BN>(M, N, m0, n0);
@@ -121,7 +139,7 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
     };
     auto load = [&](u32 s, u32 kt) { load_part(s, kt, true, true); };
     // Each thread moves its own A chunks of stage `s` (its copies have landed) into the k-major
-    // buffer `t`, centring them on the way when fused. Zero-filled k past the end stays 0 (its
+    // buffer `t` of the chunk's slice, centring them on the way when fused. Zero-filled k past the end stays 0 (its
     // mean is taken as 0); rows past the edge have mean 0. Split in two so that the main loop can
     // run FMAs between the loads and the stores.
     auto centre_load = [&](float4 (&v)[LA], u32 s) {
@@ -130,14 +148,14 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
     };
     auto centre_store = [&](float4 (&v)[LA], u32 t, u32 kt) {
         const u32 k0 = kt * BK + kk;
-        float* dst = gemm_smem + AT0 + t * A_FLOATS + kk * BM;
+        float* dst = gemm_smem + AT0 + (SLICES == 1 ? t : (kk / SK) * 2 + t) * AT_FLOATS + (kk % SK) * BM;
 #pragma unroll
         for (int i = 0; i < LA; ++i) {
             float4 c = v[i];
             if constexpr (NORM) {
                 c = gemm_centre4<VEC>(c, a_mean[i], k0, K);
             }
-            const u32 r = (r0 + i * RS) ^ (16 * q);  // k / 4 == q for all four
+            const u32 r = (r0 + i * RS) ^ (XOR_STEP * q);  // k / 4 == q for all four
             dst[0 * BM + r] = c.x;
             dst[1 * BM + r] = c.y;
             dst[2 * BM + r] = c.z;
@@ -153,7 +171,7 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
     // This thread's outputs: rows wm 64 + 32 h + 4 lm + e (i = 4 h + e < 8), columns
     // wn 64 + 16 jh + 4 ln + jl (jh, jl < 4).
     u32 row0, col0;
-    gemm_thread_origin<WARPS_N, WTM, WTN>(tid, row0, col0);
+    gemm_thread_origin<WARPS_N, WTM, WTN>(tid_s, row0, col0);
     float acc[TM][TN];
 #pragma unroll
     for (int i = 0; i < TM; ++i)
@@ -170,13 +188,14 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
     static_assert(STAGES >= 3, "one stage read, one landed, one in flight");
     const u32 nk = (K + BK - 1) / BK;
     gemm_prologue<STAGES, LA, NORM>(nk, load_part, centre, a_mean, stats, a_row, RS, M);
-    // Fragments at k of k-major A buffer t and WT stage s: a = rows row0 + 32 h .. + 3,
-    // b = columns col0 + 16 jh .. + 3.
+    // Fragments at this slice's k of k-major A buffer t and WT stage s: a = rows row0 + 32 h ..
+    // + 3, b = columns col0 + 16 jh .. + 3.
     auto load_frag = [&](float4 (&a)[2], float4 (&b)[4], u32 t, u32 s, int k) {
-        const float* ap = gemm_smem + AT0 + t * A_FLOATS + k * BM + (row0 ^ (16 * (k / 4)));
+        const u32 q = slice * (SK / 4) + k / 4;  // the k-chunk of the K-tile
+        const float* ap = gemm_smem + AT0 + (slice * 2 + t) * AT_FLOATS + k * BM + (row0 ^ (XOR_STEP * q));
         a[0] = *reinterpret_cast<const float4*>(ap);
         a[1] = *reinterpret_cast<const float4*>(ap + 32);
-        const float* bp = gemm_smem + s * STAGE_FLOATS + A_FLOATS + k * BN + col0;
+        const float* bp = gemm_smem + s * STAGE_FLOATS + A_FLOATS + (slice * SK + k) * BN + col0;
 #pragma unroll
         for (int jh = 0; jh < 4; ++jh) b[jh] = *reinterpret_cast<const float4*>(bp + 16 * jh);
     };
@@ -208,8 +227,8 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
         float4 cv[LA];
         centre_load(cv, s1);
 #pragma unroll
-        for (int k = 0; k < BK; ++k) {
-            if (k + 1 < BK) {
+        for (int k = 0; k < SK; ++k) {
+            if (k + 1 < SK) {
                 load_frag(fa[(k + 1) & 1], fb[(k + 1) & 1], t, s, k + 1);
             } else {
                 __syncthreads();
@@ -227,5 +246,45 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
         t ^= 1;
     }
 
-    gemm_epilogue<TM, TN, NORM>(acc, C, bias, stats, M, N, m0, n0, row0, col0);
+    if constexpr (SLICES == 1) {
+        gemm_epilogue<TM, TN, NORM>(acc, C, bias, stats, M, N, m0, n0, row0, col0, 3u);
+    } else {
+        // The two slices' partial sums meet in shared memory: slice p keeps rows h = p of its
+        // outputs (i = 4 p .. 4 p + 3), adds its partner's sums of them (a + b == b + a: the
+        // same bits whichever adds), and stores them. Each thread hands over 16 float4s, laid out
+        // so that a warp's accesses are 512 contiguous bytes.
+        cp_async_wait<0>();
+        __syncthreads();  // every warp has read its last fragments: the stages are free
+        float4* xbuf = reinterpret_cast<float4*>(gemm_smem);
+        auto give = [&](int h) {
+#pragma unroll
+            for (int v = 0; v < 16; ++v) {
+                const float* a = &acc[4 * h + v / 4][4 * (v % 4)];
+                xbuf[(slice * 16 + v) * SLICE_THREADS + tid_s] = make_float4(a[0], a[1], a[2], a[3]);
+            }
+        };
+        auto take = [&](int h) {
+#pragma unroll
+            for (int v = 0; v < 16; ++v) {
+                const float4 o = xbuf[((1 - slice) * 16 + v) * SLICE_THREADS + tid_s];
+                float* a = &acc[4 * h + v / 4][4 * (v % 4)];
+                a[0] += o.x;
+                a[1] += o.y;
+                a[2] += o.z;
+                a[3] += o.w;
+            }
+        };
+        if (slice == 0) {
+            give(1);
+        } else {
+            give(0);
+        }
+        __syncthreads();
+        if (slice == 0) {
+            take(0);
+        } else {
+            take(1);
+        }
+        gemm_epilogue<TM, TN, NORM>(acc, C, bias, stats, M, N, m0, n0, row0, col0, 1u << slice);
+    }
 }

@@ -64,6 +64,8 @@ pub struct GemmTile {
     pub min_blocks: u32,
     /// The W^T core (kernels/cuda/gemm_wt_tile.cu), which reads W transposed, `[hidden, out]`.
     pub w_transposed: bool,
+    /// Slices of the K-tile, each taken by its own warps (W^T core; 1 elsewhere).
+    pub k_slices: usize,
 }
 
 const fn tile(
@@ -72,7 +74,7 @@ const fn tile(
     (tm, tn): (usize, usize),
     stages: usize,
     min_blocks: u32,
-    w_transposed: bool,
+    (w_transposed, k_slices): (bool, usize),
 ) -> GemmTile {
     GemmTile {
         name,
@@ -84,25 +86,34 @@ const fn tile(
         stages,
         min_blocks,
         w_transposed,
+        k_slices,
     }
 }
 
 /// GEMM tiles compiled into the module (kernels/cuda/gemm.cu says what each is for).
-pub const GEMM_TILES: [GemmTile; 3] = [
-    tile("64x128x16_8x8s4", (64, 128, 16), (8, 8), 4, 3, false),
-    tile("64x64x16_8x4s4", (64, 64, 16), (8, 4), 4, 4, false),
-    tile("wt64x128x8_8x16s4", (64, 128, 8), (8, 16), 4, 4, true),
+pub const GEMM_TILES: [GemmTile; 4] = [
+    tile("64x128x16_8x8s4", (64, 128, 16), (8, 8), 4, 3, (false, 1)),
+    tile("64x64x16_8x4s4", (64, 64, 16), (8, 4), 4, 4, (false, 1)),
+    tile("wt64x128x8_8x16s4", (64, 128, 8), (8, 16), 4, 4, (true, 1)),
+    tile(
+        "wt64x128x16_8x16s4k2",
+        (64, 128, 16),
+        (8, 16),
+        4,
+        2,
+        (true, 2),
+    ),
 ];
 
 /// Threads of a GEMM block of tile `t` (an index into [`GEMM_TILES`]).
 pub fn gemm_threads(t: usize) -> u32 {
     let g = GEMM_TILES[t];
-    ((g.bm / g.tm) * (g.bn / g.tn)) as u32
+    ((g.bm / g.tm) * (g.bn / g.tn) * g.k_slices) as u32
 }
 
 /// Dynamic shared memory of a GEMM block of tile `t`: STAGES x (BM + BN) x BK floats of
-/// cp.async stages plus two BK x BM buffers of k-major A (gemm_smem_bytes in
-/// kernels/cuda/gemm_tile.cu).
+/// cp.async stages plus two BK x BM buffers of k-major A (with K slices, two (BK / slices) x BM
+/// per slice: the same total).
 pub fn gemm_smem_bytes(t: usize) -> u32 {
     let g = GEMM_TILES[t];
     ((g.stages * (g.bm + g.bn) + 2 * g.bm) * g.bk * 4) as u32

@@ -15,12 +15,16 @@ const GEMM_DEFAULT: &str = "64x128x16_8x8s4";
 /// The tile of shapes whose GEMM_DEFAULT tiles are fewer than the SMs: 8 x 4 outputs per thread,
 /// twice the tiles (300 x 1000 -> 999 on the H100: 47 instead of 70 us; docs/PERF.md, session 6).
 const GEMM_FEW_TILES: &str = "64x64x16_8x4s4";
-/// The tile of grids whose busiest SMs take 2 tiles, or more than 3, where K % 4 == 0 and
-/// O % 4 == 0: the W^T core (kernels/cuda/gemm_wt_tile.cu), 8 x 16 outputs per thread, 2 warps a
-/// block. On the H100 it ran large4096 3-4% and mid512 (256 tiles, 2 per SM) 1-2% faster than
-/// GEMM_DEFAULT, but 600 x 4096 outputs (320 tiles: 3 on some SMs, whose 6 warps load two of
-/// the four schedulers twice) 25% slower (docs/PERF.md, session 10).
+/// The tile of grids whose busiest SMs take more than 3 tiles, where K % 4 == 0 and O % 4 == 0:
+/// the W^T core (kernels/cuda/gemm_wt_tile.cu), 8 x 16 outputs per thread, 2 warps a block. On
+/// the H100 it ran large4096 3-4% faster than GEMM_DEFAULT, but 600 x 4096 outputs (320 tiles: 3
+/// on some SMs, whose 6 warps load two of the four schedulers twice) 25% slower (docs/PERF.md,
+/// session 10).
 const GEMM_WT: &str = "wt64x128x8_8x16s4";
+/// The same core for grids whose busiest SMs take 2 tiles (mid512: 256 tiles): the K-tile in two
+/// slices, each taken by 2 warps of a 4-warp block, so that each scheduler has 2 warps instead
+/// of 1 (docs/PERF.md, session 11).
+const GEMM_WT_SLICED: &str = "wt64x128x16_8x16s4k2";
 
 /// Outputs per warp task in the few-rows kernel for a group of `r` rows (kernels/cuda/gemv.cu,
 /// the OPW of its instantiations).
@@ -242,7 +246,7 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
         }
     }
     // 64x128x16 with 8 x 8 outputs per thread (see GEMM_DEFAULT), unless its tiles would leave
-    // SMs idle, or the W^T core's fit (GEMM_WT). A forced tile whose pipeline needs more shared
+    // SMs idle, or the W^T core's fit (GEMM_WT, GEMM_WT_SLICED). A forced tile whose pipeline needs more shared
     // memory than a block may have here is ignored.
     let named = |name: &str| {
         GEMM_TILES
@@ -251,15 +255,18 @@ pub(crate) fn choose(info: &DeviceInfo, rows: usize, hidden: usize, out: usize) 
             .expect("a compiled GEMM tile")
     };
     let tiles_of = |t: usize| rows.div_ceil(GEMM_TILES[t].bm) * out.div_ceil(GEMM_TILES[t].bn);
-    let (wide, few, wt) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES), named(GEMM_WT));
+    let (wide, few) = (named(GEMM_DEFAULT), named(GEMM_FEW_TILES));
+    let (wt, wt_sliced) = (named(GEMM_WT), named(GEMM_WT_SLICED));
     let sms = info.sm_count as usize;
     let fits = |t: usize| gemm_smem_bytes(t) <= info.smem_optin;
     // Tiles of the W^T core on the busiest SMs of an even spread.
     let wt_share = tiles_of(wt).div_ceil(sms.max(1));
-    let wt_fits = hidden % 4 == 0 && out % 4 == 0 && (wt_share == 2 || wt_share >= 4);
+    let wt_ok = hidden % 4 == 0 && out % 4 == 0;
     let default = if tiles_of(wide) < sms && fits(few) {
         few
-    } else if wt_fits {
+    } else if wt_ok && wt_share == 2 && fits(wt_sliced) {
+        wt_sliced
+    } else if wt_ok && wt_share >= 4 {
         wt
     } else {
         wide
@@ -428,9 +435,9 @@ mod tests {
         };
         let s4 = gemm_smem_bytes(0);
         assert_eq!(s4, 57_344);
-        // mid512: 256 blocks of the W^T core, padded to 2 per SM (3 x (76_801 + 1024) >
-        // 233_472).
-        assert_eq!(tile_of(512, 4096), ("wt64x128x8_8x16s4", 256, 76_801, 2));
+        // mid512: 256 blocks of the sliced W^T core (56 KiB, 4 per SM by shared memory), at
+        // most 2 per SM by registers: no padding.
+        assert_eq!(tile_of(512, 4096), ("wt64x128x16_8x16s4k2", 256, s4, 4));
         // 132 tiles, one per SM: the 8 x 8 core (4 warps, not the W^T core's 2).
         assert_eq!(tile_of(768, 1408), ("64x128x16_8x8s4", 132, 115_713, 1));
         // An even share of 3: the 8 x 8 core (the registers cap it at 3 per SM).

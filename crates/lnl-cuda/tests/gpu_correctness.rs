@@ -39,6 +39,8 @@ fn fixed_shapes_cover_every_path() {
         (150, 1028, 520),  // GEMM vec, ragged last K-tile (K % 16 == 4): zero-filled k
         (70, 12, 300),     // GEMM vec, K shorter than one K-tile
         (1601, 68, 2100), // GEMM vec, W^T core (over 3 tiles per SM on the H100), ragged everywhere
+        (901, 132, 2052), // GEMM vec, sliced W^T core (2 tiles per SM on the H100): slice 1 of
+                          // the last K-tile (k 128..143) all zero-filled, ragged rows
     ];
     for (i, &(rows, h, o)) in shapes.iter().enumerate() {
         let params = random_params(h, o, 1e-5, 100 + i as u64);
