@@ -4,7 +4,7 @@
 F.layer_norm + F.linear (eager), bare F.linear, and F.layer_norm alone, f32 with TF32 off,
 per call (CUDA events around one call, synchronised each time) and as CUDA-graph replays (20 calls
 captured, replayed; per call). Median of many runs. Consecutive calls use different weight sets
-(together at least twice the L2 cache), as cuda_bench does, so every call reads its weights from
+(together at least four times the L2 cache), as cuda_bench does, so every call reads its weights from
 HBM; `graph_same_weights_us` is the graph replay with one weight set. Also the ceilings of the machine, measured in
 the same run: read bandwidth (sum over 2 GiB), device-to-device copy (bytes read + written), and
 fp32 SGEMM 8192^3 (cuBLAS, no TF32).
@@ -139,7 +139,7 @@ def main():
             continue
         g = torch.Generator(device="cuda").manual_seed(1)
         x = torch.randn(rows, h, device="cuda", generator=g)
-        k = max(1, min(GRAPH_CALLS, -(-2 * l2 // (4 * h * o))))
+        k = max(1, min(GRAPH_CALLS, -(-4 * l2 // (4 * h * o))))
         sets = []
         for _ in range(k):
             w = torch.randn(o, h, device="cuda", generator=g) / h**0.5

@@ -201,11 +201,13 @@ __device__ __forceinline__ void gemv_rows(const float* __restrict__ x, const flo
         ring.nfull = H / 4 / 32;
     }
     // Ask L2 for the start of this warp's first W rows now, beyond what the ring's prologue
-    // copies, so HBM streams while x is staged.
+    // copies, so HBM streams while x is staged. 4 KiB a row: on the H100 with W cold in L2, it
+    // took decode1 from 25.1 to 23.0 us and decode8 from 28.7 to 26.3 against 8 KiB; 16 KiB
+    // (whole rows at H = 4096) was slower than none (docs/PERF.md, session 11).
     for (int j = 0; j < OPW; ++j) {
         if (first_o + j >= O) break;
         const char* p = reinterpret_cast<const char*>(W + (first_o + j) * H);
-        const size_t bytes = min((size_t)H * 4, (size_t)8192);
+        const size_t bytes = min((size_t)H * 4, (size_t)4096);
         for (size_t off = (size_t)lane * 128; off < bytes; off += 32 * 128)
             asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
     }

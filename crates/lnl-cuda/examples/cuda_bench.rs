@@ -2,7 +2,7 @@
 //! suite, per call (events around one call, synchronised each time) and in CUDA-graph replay
 //! (20 calls captured, replayed; per call). Median of many runs. Prints a table, and JSON
 //! with `--json PATH`. Consecutive calls use different layers (weight sets that together are at
-//! least twice the L2 cache), so every call reads its weights from HBM as in a model;
+//! least four times the L2 cache), so every call reads its weights from HBM as in a model;
 //! `graph_same_weights_us` is the graph replay with one layer, where W stays partly in L2. `--dump-source PATH` writes the NVRTC module source (for nvcc's resource
 //! report on a machine that has nvcc).
 //!
@@ -272,10 +272,13 @@ fn time_layers(
     })
 }
 
-/// Layers in the rotation: enough that their weights together are at least twice the L2 cache
-/// (at most `GRAPH_CALLS`).
+/// Layers in the rotation: enough that their weights together are at least four times the L2
+/// cache (at most `GRAPH_CALLS`). Twice was not enough: the GEMV's L2 prefetch of the start of
+/// each W row (normal priority) survived the other layer's evict-first stream, so 2 layers of
+/// 64 MiB on the H100 read part of W from L2 (decode1 22.2 us against 25.1 with 4 layers;
+/// docs/PERF.md, session 11).
 fn rotation_len(l2_bytes: usize, weight_bytes: usize) -> usize {
-    (2 * l2_bytes)
+    (4 * l2_bytes)
         .div_ceil(weight_bytes.max(1))
         .clamp(1, GRAPH_CALLS)
 }
