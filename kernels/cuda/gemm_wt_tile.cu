@@ -4,8 +4,8 @@
 // and the loop is one outer product per k. Plain fp32 FFMA (no TF32).
 //
 // Block tile BM x BN (BM = 64 WARPS_M, BN = 64 WARPS_N), K-tile 8 per slice, 8 x 16 outputs per
-// thread; the lanes of a warp are laid out 8 (rows) x 4 (columns), each warp a 64 x 64 tile. Per k a
-// thread loads 2 float4 of A (8 rows) and 4 of W (16 columns) for 128 FFMAs: 6 LDS.128 per 128
+// thread; the lanes of a warp are laid out 8 (rows) x 4 (columns), each warp a 64 x 64 tile. Per
+// k a thread loads 2 float4 of A (8 rows) and 4 of W (16 columns) for 128 FFMAs: 6 LDS.128 per 128
 // FFMAs (gemm_tile.cu's 8 x 8: 16 per 256), and a K-tile of 8 keeps the fully unrolled K-tile
 // loop near 1200 instructions (8 x 16 with a K-tile of 16 missed the instruction cache).
 // The price is registers: about 235 a thread, so at most 8 warps per SM (gemm_tile.cu's 64 x 128
@@ -139,9 +139,9 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
     };
     auto load = [&](u32 s, u32 kt) { load_part(s, kt, true, true); };
     // Each thread moves its own A chunks of stage `s` (its copies have landed) into the k-major
-    // buffer `t` of the chunk's slice, centring them on the way when fused. Zero-filled k past the end stays 0 (its
-    // mean is taken as 0); rows past the edge have mean 0. Split in two so that the main loop can
-    // run FMAs between the loads and the stores.
+    // buffer `t` of the chunk's slice, centring them on the way when fused. Zero-filled k past the
+    // end stays 0 (its mean is taken as 0); rows past the edge have mean 0. Split in two so that
+    // the main loop can run FMAs between the loads and the stores.
     auto centre_load = [&](float4 (&v)[LA], u32 s) {
 #pragma unroll
         for (int i = 0; i < LA; ++i) v[i] = *reinterpret_cast<const float4*>(gemm_smem + s * STAGE_FLOATS + a_dst(i));
