@@ -37,6 +37,25 @@ __device__ __forceinline__ float4 gemm_centre4(float4 c, float mu, u32 k0, u32 K
     return make_float4(c.x - m0, c.y - m1, c.z - m2, c.w - m3);
 }
 
+// Moves a landed stage `s` of A to k-major buffer `t` (tile kt): the core's centre_load then
+// centre_store, with LA float4s per thread between them.
+template <int LA, class CentreLoad, class CentreStore>
+__device__ __forceinline__ void gemm_centre_stage(CentreLoad& centre_load, CentreStore& centre_store, u32 s, u32 t,
+                                                  u32 kt) {
+    float4 v[LA];
+    centre_load(v, s);
+    centre_store(v, t, kt);
+}
+
+// Zeroes a thread's accumulators.
+template <int TM, int TN>
+__device__ __forceinline__ void gemm_zero(float (&acc)[TM][TN]) {
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+}
+
 // Pipeline prologue: the first stages' W (nothing before this kernel writes W), then, once the
 // kernel before it on the stream has finished (grid_dependency.cu), the row means and A.
 // Commit group s holds tile s's A, group 0 also the W of tiles 0 .. STAGES - 2: the main loop's

@@ -162,11 +162,7 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
         }
     };
     static_assert(RS % 32 == 0, "k-major swizzle: a thread's rows differ by multiples of 32");
-    auto centre = [&](u32 s, u32 t, u32 kt) {
-        float4 v[LA];
-        centre_load(v, s);
-        centre_store(v, t, kt);
-    };
+    auto centre = [&](u32 s, u32 t, u32 kt) { gemm_centre_stage<LA>(centre_load, centre_store, s, t, kt); };
 
     // This thread's outputs: rows wm WTM + 32 h + 4 lm + e (i = 4 h + e < 8), columns
     // wn WTN + 16 jh + 4 ln + jl (jh < TN / 4, jl < 4). Its A fragment at k is two float4 (h = 0,
@@ -177,10 +173,7 @@ __device__ __forceinline__ void gemm_tile(const float* __restrict__ A, const flo
     const u32 b_frag = A_FLOATS + col0 * BK + 4 * (tid % LN);
     static_assert(WTM == 64 && TM == 8, "two 4-row groups 32 apart per thread");
     float acc[TM][TN];
-#pragma unroll
-    for (int i = 0; i < TM; ++i)
-#pragma unroll
-        for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+    gemm_zero(acc);
 
     // Main loop, over the 4-k chunks of every K-tile, fully unrolled within a tile (a loop over
     // chunk pairs instead, for a smaller loop body, measured slower: docs/PERF.md). The two

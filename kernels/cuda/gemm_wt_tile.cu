@@ -162,21 +162,14 @@ __device__ __forceinline__ void gemm_wt_tile(const float* __restrict__ A, const 
             dst[3 * BM + r] = c.w;
         }
     };
-    auto centre = [&](u32 s, u32 t, u32 kt) {
-        float4 v[LA];
-        centre_load(v, s);
-        centre_store(v, t, kt);
-    };
+    auto centre = [&](u32 s, u32 t, u32 kt) { gemm_centre_stage<LA>(centre_load, centre_store, s, t, kt); };
 
     // This thread's outputs: rows wm 64 + 32 h + 4 lm + e (i = 4 h + e < 8), columns
     // wn 64 + 16 jh + 4 ln + jl (jh, jl < 4).
     u32 row0, col0;
     gemm_thread_origin<WARPS_N, WTM, WTN>(tid_s, row0, col0);
     float acc[TM][TN];
-#pragma unroll
-    for (int i = 0; i < TM; ++i)
-#pragma unroll
-        for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+    gemm_zero(acc);
 
     // Main loop, fully unrolled within a K-tile. The fragments of k + 1 are loaded before the
     // FMAs of k (two register sets, alternating), so the FMAs cover the loads' latency.
